@@ -1,0 +1,7 @@
+"""``python -m seqrec``."""
+
+import sys
+
+from seqrec.cli import main
+
+sys.exit(main())

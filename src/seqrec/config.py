@@ -1,0 +1,169 @@
+"""Experiment configuration: TOML sections mapped onto dataclasses, every field with a default.
+
+Unknown sections or keys and values of the wrong type are rejected with a message naming the
+file and the key.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+import typing
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+
+class ConfigError(ValueError):
+    """A configuration that cannot be used (the message names the file and key)."""
+
+
+@dataclass
+class DataConfig:
+    dataset: str = "synthetic"  # a catalog name (see `seqrec datasets`), or "synthetic"
+    path: str = ""  # a file to read instead of a catalog dataset
+    format: str = "auto"  # pairs | user_lines | grouplens | udata | table | auto
+    data_dir: str = ""  # a directory looked at before SEQREC_DATA_DIR and the cache
+    user_col: str = "user_id"
+    item_col: str = "item_id"
+    timestamp_col: str = ""
+    min_item_interactions: int = 0
+    min_user_interactions: int = 0
+    drop_duplicates: bool = False
+
+
+@dataclass
+class ModelConfig:
+    name: str = "sasrec"
+    hidden: int = 64
+    blocks: int = 2
+    heads: int = 1
+    dropout: float = 0.1
+    max_length: int = 200
+    ff_hidden: int = 0  # 0: same as hidden (SASRec); BERT4Rec uses 4 * hidden
+    mask_prob: float = 0.2  # BERT4Rec only
+
+
+@dataclass
+class TrainConfig:
+    loss: str = "ce"  # bce | ce | sampled_ce
+    negatives: int = 0  # 0: the loss's default (1 for bce, 3000 for sampled_ce)
+    lr: float = 1e-3
+    weight_decay: float = 0.0
+    batch_size: int = 128
+    max_epochs: int = 100
+    patience: int = 10
+    seed: int = 0
+    device: str = "cpu"
+    threads: int = 0  # 0: torch's default
+
+
+@dataclass
+class EvalConfig:
+    ks: list[int] = field(default_factory=lambda: [10, 100])
+    metric: str = "ndcg@10"  # early-stopping metric on validation
+    valid_users: int = 10000  # at most this many validation users (a seeded random subset)
+    filter_seen: bool = True
+    batch_size: int = 256
+
+
+@dataclass
+class Config:
+    data: DataConfig = field(default_factory=DataConfig)
+    model: ModelConfig = field(default_factory=ModelConfig)
+    train: TrainConfig = field(default_factory=TrainConfig)
+    eval: EvalConfig = field(default_factory=EvalConfig)
+
+    def to_dict(self) -> dict[str, dict[str, Any]]:
+        return dataclasses.asdict(self)
+
+
+def _coerce(value: Any, kind: Any, where: str) -> Any:
+    """Check ``value`` against a field type; ints are accepted where floats are expected."""
+    if kind is float and isinstance(value, int) and not isinstance(value, bool):
+        return float(value)
+    if kind is bool or kind is str or kind is int or kind is float:
+        if type(value) is not kind:
+            raise ConfigError(f"{where}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
+        return value
+    if typing.get_origin(kind) is list:
+        (item_kind,) = typing.get_args(kind)
+        if not isinstance(value, list):
+            raise ConfigError(f"{where}: expected a list, got {type(value).__name__} {value!r}")
+        return [_coerce(v, item_kind, where) for v in value]
+    raise ConfigError(f"{where}: unsupported type {kind}")
+
+
+def from_dict(raw: dict[str, Any], source: str = "<config>") -> Config:
+    """Build a Config from nested dicts, rejecting unknown sections, keys and wrong types."""
+    config = Config()
+    sections = {f.name: f for f in dataclasses.fields(Config)}
+    for section_name, values in raw.items():
+        if section_name not in sections:
+            raise ConfigError(
+                f"{source}: unknown section [{section_name}]; known: {', '.join(sections)}"
+            )
+        if not isinstance(values, dict):
+            raise ConfigError(f"{source}: [{section_name}] must be a table of keys")
+        section = getattr(config, section_name)
+        hints = typing.get_type_hints(type(section))
+        for key, value in values.items():
+            if key not in hints:
+                raise ConfigError(
+                    f"{source}: unknown key {section_name}.{key}; known: {', '.join(hints)}"
+                )
+            setattr(section, key, _coerce(value, hints[key], f"{source}: {section_name}.{key}"))
+    return config
+
+
+def parse_override(text: str) -> tuple[str, str, Any]:
+    """``section.key=value`` with a TOML value (strings may be written bare)."""
+    if "=" not in text or "." not in text.split("=", 1)[0]:
+        raise ConfigError(f"--set {text!r}: expected section.key=value")
+    path, value_text = text.split("=", 1)
+    section, key = path.strip().split(".", 1)
+    try:
+        value = tomllib.loads(f"v = {value_text}")["v"]
+    except tomllib.TOMLDecodeError:
+        value = value_text
+    return section, key, value
+
+
+def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str, ...] = ()) -> Config:
+    """Read a TOML file (or start from defaults) and apply ``section.key=value`` overrides."""
+    raw: dict[str, Any] = {}
+    source = "<defaults>"
+    if path is not None:
+        source = str(path)
+        try:
+            raw = tomllib.loads(Path(path).read_text(encoding="utf-8"))
+        except FileNotFoundError:
+            raise ConfigError(f"{source}: config file not found") from None
+        except (tomllib.TOMLDecodeError, UnicodeDecodeError) as error:
+            raise ConfigError(f"{source}: not valid TOML: {error}") from None
+    for text in overrides:
+        section, key, value = parse_override(text)
+        raw.setdefault(section, {})
+        if not isinstance(raw[section], dict):
+            raise ConfigError(f"--set {text!r}: [{section}] is not a section")
+        raw[section][key] = value
+    return from_dict(raw, source)
+
+
+def _toml_value(value: Any) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, str):
+        return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    if isinstance(value, list):
+        return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    return repr(value)
+
+
+def to_toml(config: Config, header: str = "") -> str:
+    """The resolved config as TOML, every field written out."""
+    lines = [f"# {line}" for line in header.splitlines()]
+    for section, values in config.to_dict().items():
+        lines.append(f"\n[{section}]")
+        lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
+    return "\n".join(lines).lstrip("\n") + "\n"

@@ -1,0 +1,67 @@
+"""Leave-one-out split: views over the same CSR arrays, nothing copied per user.
+
+For a user with n >= 3 interactions, oldest first::
+
+    items:      i_1  i_2  ...  i_{n-2}  i_{n-1}  i_n
+    training:   [------ i_1 .. i_{n-2} -------]
+    validation: input i_1 .. i_{n-2}           -> target i_{n-1}
+    test:       input i_1 .. i_{n-1}           -> target i_n
+
+The validation target is never a training target; at test time it is part of the input.
+
+Users with fewer than 3 interactions have no held-out items: all their items are training
+data (a user with 2 items still gives one next-item target), and they appear in neither
+validation nor test::
+
+    n = 2:   training: [i_1 i_2]    validation: -    test: -
+    n = 1:   training: [i_1]        (nothing to predict; contributes no target)
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from seqrec.data.interactions import Interactions
+
+
+@dataclass(frozen=True)
+class EvalSet:
+    """Users to evaluate, the end of each one's input history and its target item."""
+
+    users: np.ndarray  # [E] internal user ids
+    history_end: np.ndarray  # [E] absolute index into items: history is items[offsets[u]:history_end]
+    targets: np.ndarray  # [E] internal item ids
+
+    def __len__(self) -> int:
+        return len(self.users)
+
+    def subset(self, index: np.ndarray) -> EvalSet:
+        return EvalSet(self.users[index], self.history_end[index], self.targets[index])
+
+
+@dataclass(frozen=True)
+class LeaveOneOut:
+    """Training sequences (as CSR ends) plus validation and test sets."""
+
+    data: Interactions
+    train_end: np.ndarray  # [U] absolute index: training sequence of u is items[offsets[u]:train_end[u]]
+    valid: EvalSet
+    test: EvalSet
+
+    @property
+    def train_offsets(self) -> tuple[np.ndarray, np.ndarray]:
+        return self.data.offsets[:-1], self.train_end
+
+
+def leave_one_out(data: Interactions) -> LeaveOneOut:
+    """Split every user's sequence into training, validation target and test target."""
+    starts, ends = data.offsets[:-1], data.offsets[1:]
+    lengths = ends - starts
+    held_out = lengths >= 3
+    train_end = np.where(held_out, ends - 2, ends)
+    users = np.flatnonzero(held_out)
+    valid = EvalSet(users, ends[users] - 2, data.items[ends[users] - 2])
+    test = EvalSet(users, ends[users] - 1, data.items[ends[users] - 1])
+    return LeaveOneOut(data=data, train_end=train_end, valid=valid, test=test)

@@ -1,0 +1,80 @@
+"""Whole-catalog evaluation: score every item, remove the user's history, rank the target once."""
+
+from __future__ import annotations
+
+from typing import Protocol
+
+import numpy as np
+import torch
+
+from seqrec.data.batches import padded_tails, seen_matrix, trim_padding
+from seqrec.data.interactions import Interactions, gather_ranges
+from seqrec.data.split import EvalSet
+from seqrec.metrics import metrics_from_ranks, target_ranks
+
+
+class NextItemScorer(Protocol):
+    """Anything that scores the next item of left-padded histories: [B, L] -> [B, I + 1]."""
+
+    max_length: int
+
+    def score_next(self, history: torch.Tensor) -> torch.Tensor: ...
+
+
+class Popularity:
+    """Baseline: every user gets the items ranked by their training-set frequency."""
+
+    def __init__(self, counts: np.ndarray, max_length: int = 1) -> None:
+        self.counts = torch.as_tensor(counts, dtype=torch.float32)  # [I + 1]
+        self.max_length = max_length
+
+    @classmethod
+    def fit(cls, items: np.ndarray, starts: np.ndarray, ends: np.ndarray, n_items: int) -> Popularity:
+        _, train_items = gather_ranges(items, starts, ends)
+        return cls(np.bincount(train_items, minlength=n_items + 1))
+
+    def score_next(self, history: torch.Tensor) -> torch.Tensor:
+        return self.counts.expand(history.shape[0], -1)
+
+    def eval(self) -> Popularity:
+        return self
+
+
+@torch.no_grad()
+def evaluate(
+    model: NextItemScorer,
+    data: Interactions,
+    eval_set: EvalSet,
+    ks: list[int] | tuple[int, ...] = (10, 100),
+    filter_seen: bool = True,
+    batch_size: int = 256,
+    device: torch.device | str = "cpu",
+) -> dict[str, float]:
+    """Mean HR@K, NDCG@K (for each K) and MRR over ``eval_set``'s users.
+
+    Each user's input is the history before its target (``items[start:history_end]``); with
+    ``filter_seen`` every item of that whole history is removed from the ranking.
+    """
+    if len(eval_set) == 0:
+        raise ValueError("no users to evaluate")
+    if hasattr(model, "eval"):
+        model.eval()
+    starts = data.offsets[eval_set.users]
+    ends = eval_set.history_end
+    # similar lengths together, so that trimming padding saves work
+    order = np.argsort(ends - starts, kind="stable")
+    sums: dict[str, float] = {}
+    for begin in range(0, len(order), batch_size):
+        rows = order[begin : begin + batch_size]
+        history = torch.from_numpy(padded_tails(data.items, starts[rows], ends[rows], model.max_length))
+        (history,) = trim_padding(history)
+        scores = model.score_next(history.to(device)).float().clone()  # [B, I + 1]
+        scores[:, 0] = float("-inf")
+        if filter_seen:
+            seen = seen_matrix(data.items, starts[rows], ends[rows], data.n_items, device)
+            scores.masked_fill_(seen, float("-inf"))
+        targets = torch.from_numpy(eval_set.targets[rows]).to(device)
+        per_user = metrics_from_ranks(target_ranks(scores, targets), list(ks))
+        for name, values in per_user.items():
+            sums[name] = sums.get(name, 0.0) + float(values.sum())
+    return {name: total / len(eval_set) for name, total in sums.items()}

@@ -1,0 +1,136 @@
+"""One experiment end to end: config -> data -> split -> model -> training -> test metrics -> files."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import time
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+
+from seqrec.config import Config, to_toml
+from seqrec.data.interactions import Interactions
+from seqrec.data.split import leave_one_out
+from seqrec.evaluation import Popularity, evaluate
+from seqrec.models import build_model
+from seqrec.training import fit
+
+
+def load_data(config: Config) -> Interactions:
+    """The interactions a config names: a file path, a catalog dataset or the synthetic default."""
+    from seqrec.data.catalog import load_dataset
+    from seqrec.data.readers import read_interactions
+
+    data = config.data
+    filters: dict[str, Any] = {
+        "min_item_interactions": data.min_item_interactions,
+        "min_user_interactions": data.min_user_interactions,
+        "drop_duplicates": data.drop_duplicates,
+    }
+    if data.path:
+        table = {"user_col": data.user_col, "item_col": data.item_col, "timestamp_col": data.timestamp_col or None}
+        return read_interactions(data.path, data.format, **table, **filters)
+    interactions = load_dataset(data.dataset, data.data_dir or None)
+    if any(filters.values()):
+        # refilter through the same constructor; timestamps are already reflected in the order
+        interactions = Interactions.from_arrays(
+            interactions.user_ids[_user_index(interactions)],
+            interactions.item_ids[interactions.items],
+            source=data.dataset,
+            **filters,
+        )
+    return interactions
+
+
+def _user_index(data: Interactions) -> Any:
+    import numpy as np
+
+    return np.repeat(np.arange(data.n_users), data.lengths)
+
+
+def write_atomic(path: Path, text: str) -> None:
+    """Write to a temporary file in the same directory, then rename over ``path``."""
+    tmp = path.with_name(path.name + ".tmp")
+    tmp.write_text(text, encoding="utf-8")
+    os.replace(tmp, path)
+
+
+def save_weights(model: nn.Module, path: Path) -> None:
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(model.state_dict(), tmp)
+    os.replace(tmp, path)
+
+
+def peak_rss_mb() -> float:
+    """Peak resident memory of this process so far, in MiB."""
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def run_experiment(config: Config, out_dir: str | Path, command: str = "") -> dict[str, Any]:
+    """Train and test one model; write config.toml, log.jsonl, best.pt and (last) metrics.json.
+
+    Data and model are prepared before the directory is touched, so bad input leaves nothing
+    behind; a run that fails later leaves no ``metrics.json``, the mark of a finished run.
+    """
+    started = time.perf_counter()
+    data = load_data(config)
+    load_seconds = time.perf_counter() - started
+    split = leave_one_out(data)
+    model = build_model(config.model, data.n_items)
+
+    out = Path(out_dir)
+    created = not out.exists()
+    out.mkdir(parents=True, exist_ok=True)
+    try:
+        (out / "metrics.json").unlink(missing_ok=True)
+        write_atomic(out / "config.toml", to_toml(config, header=command))
+        log = (out / "log.jsonl").open("w", encoding="utf-8")
+    except OSError:
+        if created:
+            shutil.rmtree(out, ignore_errors=True)
+        raise
+
+    def on_epoch(row: dict[str, Any]) -> None:
+        log.write(json.dumps(row) + "\n")
+        log.flush()
+        valid = ", ".join(f"{k}={v:.4f}" for k, v in row["valid"].items() if k in ("ndcg@10", "hr@10"))
+        print(f"epoch {row['epoch']:3d}  loss {row['loss']:.4f}  {valid}  "
+              f"{row['epoch_seconds']:.1f}s + eval {row['eval_seconds']:.1f}s", flush=True)
+
+    with log:
+        result = fit(model, split, config, on_epoch, lambda m, _: save_weights(m, out / "best.pt"))
+    device = torch.device(config.train.device)
+    ev = config.eval
+    started = time.perf_counter()
+    test = evaluate(model, data, split.test, ev.ks, ev.filter_seen, ev.batch_size, device)  # type: ignore[arg-type]
+    test_seconds = time.perf_counter() - started
+    starts, ends = split.train_offsets
+    popularity = evaluate(
+        Popularity.fit(data.items, starts, ends, data.n_items), data, split.test, ev.ks, ev.filter_seen
+    )
+    epochs = len(result.history)
+    metrics = {
+        "valid": result.best_valid,
+        "test": test,
+        "popularity_test": popularity,
+        "best_epoch": result.best_epoch,
+        "epochs": epochs,
+        "stopped_early": result.stopped_early,
+        "train_seconds": result.train_seconds,
+        "seconds_per_epoch": sum(r["epoch_seconds"] for r in result.history) / max(epochs, 1),
+        "test_eval_seconds": test_seconds,
+        "load_seconds": load_seconds,
+        "peak_rss_mb": peak_rss_mb(),
+        "data": data.stats(),
+        "seed": config.train.seed,
+        "torch_threads": torch.get_num_threads(),
+        "command": command,
+    }
+    write_atomic(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    return metrics

@@ -1,0 +1,85 @@
+"""SASRec: causal self-attention over a user's items, next item scored with tied item embeddings."""
+
+from __future__ import annotations
+
+import math
+
+import torch
+from torch import nn
+
+from seqrec.config import ModelConfig
+from seqrec.models.transformer import Dropout, TransformerBlock, attention_mask
+
+
+class SASRec(nn.Module):
+    """Kang & McAuley (2018), with the defaults of "Turning Dross Into Gold Loss" on ML-1M."""
+
+    objective = "causal"
+
+    def __init__(
+        self,
+        n_items: int,
+        hidden: int = 64,
+        blocks: int = 2,
+        heads: int = 1,
+        dropout: float = 0.1,
+        max_length: int = 200,
+        ff_hidden: int = 0,
+    ) -> None:
+        super().__init__()
+        self.n_items = n_items
+        self.max_length = max_length
+        self.item_embedding = nn.Embedding(n_items + 1, hidden, padding_idx=0)
+        self.position_embedding = nn.Embedding(max_length, hidden)
+        self.embedding_dropout = Dropout(dropout)
+        self.blocks = nn.ModuleList(
+            TransformerBlock(hidden, heads, ff_hidden or hidden, dropout, "relu", norm_first=True)
+            for _ in range(blocks)
+        )
+        self.final_norm = nn.LayerNorm(hidden)
+        self.scale = math.sqrt(hidden)
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Xavier-normal weights, as SASRec's reference PyTorch code; padding row zero."""
+        for name, parameter in self.named_parameters():
+            if parameter.dim() > 1:
+                nn.init.xavier_normal_(parameter)
+            elif name.endswith("bias"):
+                nn.init.zeros_(parameter)
+        with torch.no_grad():
+            self.item_embedding.weight[0].zero_()
+
+    @classmethod
+    def from_config(cls, config: ModelConfig, n_items: int) -> SASRec:
+        return cls(
+            n_items,
+            hidden=config.hidden,
+            blocks=config.blocks,
+            heads=config.heads,
+            dropout=config.dropout,
+            max_length=config.max_length,
+            ff_hidden=config.ff_hidden,
+        )
+
+    def encode(self, items: torch.Tensor) -> torch.Tensor:
+        """items [B, L] (left-padded, L <= max_length) -> hidden states [B, L, D]."""
+        length = items.shape[1]
+        valid = items != 0  # [B, L]
+        # positions are right-aligned, so trimming leading padding changes nothing
+        positions = torch.arange(self.max_length - length, self.max_length, device=items.device)
+        x = self.item_embedding(items) * self.scale + self.position_embedding(positions)  # [B, L, D]
+        x = self.embedding_dropout(x) * valid[..., None]
+        mask = attention_mask(valid, causal=True)  # [B, 1, L, L]
+        for block in self.blocks:
+            x = block(x, mask) * valid[..., None]
+        return self.final_norm(x)
+
+    def output_embeddings(self) -> torch.Tensor:
+        """Tied output matrix [I + 1, D]; row 0 is padding and never a candidate."""
+        return self.item_embedding.weight
+
+    def score_next(self, history: torch.Tensor) -> torch.Tensor:
+        """history [B, L] (left-padded) -> scores of every item as the next one [B, I + 1]."""
+        hidden = self.encode(history[:, -self.max_length :])[:, -1]  # [B, D]
+        return hidden @ self.output_embeddings().T

@@ -1,0 +1,140 @@
+"""A plain PyTorch training loop: Adam, early stopping on a validation metric, best weights kept."""
+
+from __future__ import annotations
+
+import copy
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from tqdm import tqdm
+
+from seqrec.config import Config
+from seqrec.data.batches import CausalBatches, uniform_negatives, unseen_negatives
+from seqrec.data.split import EvalSet, LeaveOneOut
+from seqrec.evaluation import evaluate
+from seqrec.losses import LossSpec, get_loss
+
+
+@dataclass
+class TrainResult:
+    """What a finished run reports: best epoch, its validation metrics, per-epoch history."""
+
+    best_epoch: int
+    best_valid: dict[str, float]
+    history: list[dict[str, Any]] = field(default_factory=list)
+    train_seconds: float = 0.0
+    stopped_early: bool = False
+
+
+def set_seed(seed: int) -> torch.Generator:
+    """Seed torch and return a CPU generator for batch order and negatives."""
+    torch.manual_seed(seed)
+    return torch.Generator().manual_seed(seed)
+
+
+def validation_subset(valid: EvalSet, max_users: int, seed: int) -> EvalSet:
+    """At most ``max_users`` validation users, a seeded random subset (all when fewer)."""
+    if max_users <= 0 or len(valid) <= max_users:
+        return valid
+    rng = np.random.default_rng(seed)
+    return valid.subset(np.sort(rng.choice(len(valid), max_users, replace=False)))
+
+
+def make_batches(model: nn.Module, split: LeaveOneOut, config: Config) -> CausalBatches:
+    """Training batches for the model's objective, from every user's training range."""
+    starts, ends = split.train_offsets
+    return CausalBatches(split.data.items, starts, ends, config.model.max_length, config.train.batch_size)
+
+
+def draw_negatives(
+    spec: LossSpec, n: int, batches: CausalBatches, rows: np.ndarray, targets: torch.Tensor,
+    n_items: int, generator: torch.Generator,
+) -> torch.Tensor | None:
+    """The negatives a loss asks for: none, ``n`` per target position, or ``n`` per sequence."""
+    if spec.sampler == "per_position":
+        return uniform_negatives((*targets.shape, n), n_items, generator)  # [B, L, n]
+    if spec.sampler == "per_sequence":
+        return unseen_negatives(batches.seen(rows, n_items), n, generator)  # [B, n]
+    return None
+
+
+def train_epoch(
+    model: nn.Module, batches: CausalBatches, spec: LossSpec, n_negatives: int,
+    optimizer: torch.optim.Optimizer, generator: torch.Generator, device: torch.device, desc: str,
+) -> float:
+    """One pass over the training users; returns the mean batch loss."""
+    model.train()
+    n_items: int = model.n_items  # type: ignore[assignment]
+    total, count = 0.0, 0
+    progress = tqdm(batches.epoch(generator), total=len(batches), desc=desc, leave=False, disable=None)
+    for rows, inputs, targets in progress:
+        negatives = draw_negatives(spec, n_negatives, batches, rows, targets, n_items, generator)
+        hidden = model.encode(inputs.to(device))  # type: ignore[operator]
+        loss = spec.fn(
+            hidden, model.output_embeddings(), targets.to(device),  # type: ignore[operator]
+            None if negatives is None else negatives.to(device),
+        )
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        total, count = total + float(loss), count + 1
+        progress.set_postfix(loss=f"{total / count:.4f}")
+    return total / max(count, 1)
+
+
+def fit(
+    model: nn.Module,
+    split: LeaveOneOut,
+    config: Config,
+    on_epoch: Callable[[dict[str, Any]], None] | None = None,
+    on_improve: Callable[[nn.Module, int], None] | None = None,
+) -> TrainResult:
+    """Train until ``max_epochs`` or ``patience`` epochs without a better validation metric.
+
+    The best epoch's weights are loaded back into ``model`` before returning.
+    """
+    train, ev = config.train, config.eval
+    if train.threads > 0:
+        torch.set_num_threads(train.threads)
+    device = torch.device(train.device)
+    generator = set_seed(train.seed)
+    model.to(device)
+    spec = get_loss(train.loss)
+    n_negatives = train.negatives or spec.default_negatives
+    batches = make_batches(model, split, config)
+    valid = validation_subset(split.valid, ev.valid_users, train.seed)
+    optimizer = torch.optim.Adam(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
+
+    best_metric, best_epoch, best_state = -1.0, 0, copy.deepcopy(model.state_dict())
+    best_valid: dict[str, float] = {}
+    history: list[dict[str, Any]] = []
+    train_seconds = 0.0
+    stopped_early = False
+    for epoch in range(1, train.max_epochs + 1):
+        started = time.perf_counter()
+        loss = train_epoch(model, batches, spec, n_negatives, optimizer, generator, device, f"epoch {epoch}")
+        epoch_seconds = time.perf_counter() - started
+        started = time.perf_counter()
+        metrics = evaluate(model, split.data, valid, ev.ks, ev.filter_seen, ev.batch_size, device)  # type: ignore[arg-type]
+        eval_seconds = time.perf_counter() - started
+        train_seconds += epoch_seconds + eval_seconds
+        row = {"epoch": epoch, "loss": loss, "valid": metrics, "epoch_seconds": epoch_seconds,
+               "eval_seconds": eval_seconds, "elapsed_seconds": train_seconds}
+        history.append(row)
+        if on_epoch is not None:
+            on_epoch(row)
+        if metrics[ev.metric] > best_metric:
+            best_metric, best_epoch, best_valid = metrics[ev.metric], epoch, metrics
+            best_state = copy.deepcopy(model.state_dict())
+            if on_improve is not None:
+                on_improve(model, epoch)
+        elif epoch - best_epoch >= train.patience:
+            stopped_early = True
+            break
+    model.load_state_dict(best_state)
+    return TrainResult(best_epoch, best_valid, history, train_seconds, stopped_early)

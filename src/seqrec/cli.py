@@ -19,7 +19,7 @@ def _train(args: argparse.Namespace) -> int:
     metrics = run_experiment(config, args.out, command=command)
     test = metrics["test"]
     print(
-        f"test: " + "  ".join(f"{k}={v:.4f}" for k, v in test.items())
+        "test: " + "  ".join(f"{k}={v:.4f}" for k, v in test.items())
         + f"\nbest epoch {metrics['best_epoch']} of {metrics['epochs']}, "
         f"{metrics['train_seconds']:.0f}s; written to {args.out}"
     )
@@ -36,7 +36,9 @@ def _datasets(args: argparse.Namespace) -> int:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="seqrec", description="Sequential recommendation: train, evaluate, reproduce.")
+    parser = argparse.ArgumentParser(
+        prog="seqrec", description="Sequential recommendation: train, evaluate, reproduce."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
 
     train = commands.add_parser("train", help="train and test one model from a TOML config")

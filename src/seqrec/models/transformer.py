@@ -6,7 +6,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-
 _LEVELS = 10000  # dropout probabilities are exact to 1e-4
 
 

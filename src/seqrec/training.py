@@ -82,7 +82,7 @@ def train_epoch(
         optimizer.zero_grad(set_to_none=True)
         loss.backward()
         optimizer.step()
-        total, count = total + float(loss), count + 1
+        total, count = total + loss.item(), count + 1
         progress.set_postfix(loss=f"{total / count:.4f}")
     return total / max(count, 1)
 

@@ -35,6 +35,69 @@ def _datasets(args: argparse.Namespace) -> int:
     return 0
 
 
+def _read_users(spec: str, user_col: str) -> list[str] | None:
+    """``all`` -> None (every user); a .csv/.tsv/.parquet file -> its user column; else one id per line."""
+    if spec == "all":
+        return None
+    from pathlib import Path
+
+    import pandas as pd
+
+    path = Path(spec)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: users file not found (or pass --users all)")
+    suffixes = [s.lower() for s in path.suffixes]
+    if ".csv" in suffixes or ".tsv" in suffixes or ".parquet" in suffixes:
+        if ".parquet" in suffixes:
+            table = pd.read_parquet(path).astype(str)
+        else:
+            table = pd.read_csv(path, sep="\t" if ".tsv" in suffixes else ",", dtype=str)
+        column = next((c for c in (user_col, "user", "user_id") if c in table.columns), None)
+        if column is None:
+            raise ValueError(f"{path}: no user column ({user_col!r}, 'user' or 'user_id'); has {list(table.columns)}")
+        return table[column].dropna().tolist()
+    lines = path.read_text(encoding="utf-8").splitlines()
+    return [line.strip() for line in lines if line.strip()]
+
+
+def _recommend(args: argparse.Namespace) -> int:
+    import os
+    from pathlib import Path
+
+    from seqrec.api import load
+
+    model = load(args.model, args.device)
+    users = _read_users(args.users, model.user_col)
+    table = model.recommend(users, k=args.k, filter_seen=not args.keep_seen, on_unknown=args.on_unknown)
+    table.columns = ["user", "item", "score", "rank"]
+    out = Path(args.out)
+    out.parent.mkdir(parents=True, exist_ok=True)
+    tmp = out.with_name(out.name + ".tmp")
+    try:
+        if out.suffix.lower() == ".parquet":
+            try:
+                table.to_parquet(tmp, index=False)
+            except ImportError as error:
+                message = f"{out}: writing parquet needs pyarrow (pip install 'seqrec[parquet]'): {error}"
+                raise ValueError(message) from None
+        else:
+            table.to_csv(tmp, index=False, sep="\t" if out.suffix.lower() == ".tsv" else ",")
+        os.replace(tmp, out)
+    finally:
+        tmp.unlink(missing_ok=True)
+    print(f"{len(table)} recommendations for {table['user'].nunique()} users written to {out}")
+    return 0
+
+
+def _evaluate(args: argparse.Namespace) -> int:
+    import json
+
+    from seqrec.api import evaluate_run
+
+    print(json.dumps(evaluate_run(args.model, args.device), indent=2))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="seqrec", description="Sequential recommendation: train, evaluate, reproduce."
@@ -50,6 +113,22 @@ def build_parser() -> argparse.ArgumentParser:
     datasets = commands.add_parser("datasets", help="list the dataset catalog and local copies")
     datasets.add_argument("--data-dir", default=None, help="directory looked at first (else SEQREC_DATA_DIR)")
     datasets.set_defaults(handler=_datasets)
+
+    recommend = commands.add_parser("recommend", help="top-K items for users from a run directory or saved model")
+    recommend.add_argument("--model", required=True, help="a `seqrec train` run directory or a saved model file")
+    recommend.add_argument("--users", default="all", help="'all', a file with one user id per line, or a CSV/parquet")
+    recommend.add_argument("--k", type=int, default=10, help="items per user (default: 10)")
+    recommend.add_argument("--out", required=True, help="output .csv, .tsv or .parquet (user, item, score, rank)")
+    recommend.add_argument("--keep-seen", action="store_true", help="do not remove the items a user has seen")
+    recommend.add_argument("--on-unknown", choices=["error", "popular", "skip"], default="error",
+                           help="users not in the data: fail (default), most popular items, or leave out")
+    recommend.add_argument("--device", default=None, help="torch device (default: the run's)")
+    recommend.set_defaults(handler=_recommend)
+
+    evaluate = commands.add_parser("evaluate", help="re-score a run on its split and print the metrics as JSON")
+    evaluate.add_argument("--model", required=True, help="a `seqrec train` run directory")
+    evaluate.add_argument("--device", default=None, help="torch device (default: the run's)")
+    evaluate.set_defaults(handler=_evaluate)
     return parser
 
 

@@ -82,7 +82,7 @@ def run_experiment(config: Config, out_dir: str | Path, command: str = "") -> di
     data = load_data(config)
     load_seconds = time.perf_counter() - started
     split = leave_one_out(data)
-    model = build_model(config.model, data.n_items)
+    model = build_model(config.model, data.n_items, seed=config.train.seed)
 
     out = Path(out_dir)
     created = not out.exists()

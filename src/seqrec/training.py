@@ -14,7 +14,7 @@ from torch import nn
 from tqdm import tqdm
 
 from seqrec.config import Config
-from seqrec.data.batches import CausalBatches, uniform_negatives, unseen_negatives
+from seqrec.data.batches import CausalBatches, ClozeBatches, SequenceBatches, uniform_negatives, unseen_negatives
 from seqrec.data.split import EvalSet, LeaveOneOut
 from seqrec.evaluation import evaluate
 from seqrec.losses import LossSpec, get_loss
@@ -45,14 +45,17 @@ def validation_subset(valid: EvalSet, max_users: int, seed: int) -> EvalSet:
     return valid.subset(np.sort(rng.choice(len(valid), max_users, replace=False)))
 
 
-def make_batches(model: nn.Module, split: LeaveOneOut, config: Config) -> CausalBatches:
-    """Training batches for the model's objective, from every user's training range."""
+def make_batches(model: nn.Module, split: LeaveOneOut, config: Config) -> SequenceBatches:
+    """Training batches for the model's objective (next item or cloze), from every user's training range."""
     starts, ends = split.train_offsets
-    return CausalBatches(split.data.items, starts, ends, config.model.max_length, config.train.batch_size)
+    args = (split.data.items, starts, ends, config.model.max_length, config.train.batch_size)
+    if getattr(model, "objective", "causal") == "cloze":
+        return ClozeBatches(*args, mask_token=model.mask_token, mask_prob=config.model.mask_prob)  # type: ignore[arg-type]
+    return CausalBatches(*args)
 
 
 def draw_negatives(
-    spec: LossSpec, n: int, batches: CausalBatches, rows: np.ndarray, targets: torch.Tensor,
+    spec: LossSpec, n: int, batches: SequenceBatches, rows: np.ndarray, targets: torch.Tensor,
     n_items: int, generator: torch.Generator,
 ) -> torch.Tensor | None:
     """The negatives a loss asks for: none, ``n`` per target position, or ``n`` per sequence."""
@@ -64,7 +67,7 @@ def draw_negatives(
 
 
 def train_epoch(
-    model: nn.Module, batches: CausalBatches, spec: LossSpec, n_negatives: int,
+    model: nn.Module, batches: SequenceBatches, spec: LossSpec, n_negatives: int,
     optimizer: torch.optim.Optimizer, generator: torch.Generator, device: torch.device, desc: str,
 ) -> float:
     """One pass over the training users; returns the mean batch loss."""

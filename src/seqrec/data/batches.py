@@ -6,7 +6,6 @@ Sequences are left-padded with 0, so a user's latest item is always in the last 
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass
 
 import numpy as np
 import torch
@@ -60,38 +59,77 @@ def unseen_negatives(seen: torch.Tensor, n: int, generator: torch.Generator) -> 
     return torch.where(picked_keys < 2.0, picked, torch.zeros_like(picked))
 
 
-@dataclass
-class CausalBatches:
-    """Next-item training batches: one sequence per user, its last ``max_length + 1`` items.
+class SequenceBatches:
+    """One training sequence per user with at least ``min_length`` training items, batched."""
 
-    ``inputs[t]`` predicts ``targets[t]``; targets are 0 wherever the input is padding.
-    """
+    min_length = 2
 
-    items: np.ndarray  # [N] CSR items
-    starts: np.ndarray  # [U'] start of each trainable user's training range
-    ends: np.ndarray  # [U'] end (exclusive) of that range
-    max_length: int
-    batch_size: int
-
-    def __post_init__(self) -> None:
-        keep = self.ends - self.starts >= 2
-        self.starts, self.ends = self.starts[keep], self.ends[keep]
-        seq = torch.from_numpy(padded_tails(self.items, self.starts, self.ends, self.max_length + 1))
-        self.inputs = seq[:, :-1].contiguous()  # [U', L]
-        self.targets = seq[:, 1:].masked_fill(seq[:, :-1] == 0, 0).contiguous()  # [U', L]
+    def __init__(self, items: np.ndarray, starts: np.ndarray, ends: np.ndarray, max_length: int, batch_size: int):
+        keep = ends - starts >= self.min_length
+        self.items, self.starts, self.ends = items, starts[keep], ends[keep]
+        self.max_length, self.batch_size = max_length, batch_size
 
     def __len__(self) -> int:
         return (len(self.starts) + self.batch_size - 1) // self.batch_size
 
-    def epoch(self, generator: torch.Generator) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
-        """Yield ``(rows, inputs [B, L'], targets [B, L'])`` in a random order, padding trimmed."""
+    def batch_rows(self, generator: torch.Generator) -> Iterator[np.ndarray]:
+        """Row indices of each batch, in a fresh random order."""
         order = torch.randperm(len(self.starts), generator=generator).numpy()
         for begin in range(0, len(order), self.batch_size):
-            rows = order[begin : begin + self.batch_size]
-            index = torch.from_numpy(rows)
-            inputs, targets = trim_padding(self.inputs[index], self.targets[index])
-            yield rows, inputs, targets
+            yield order[begin : begin + self.batch_size]
 
     def seen(self, rows: np.ndarray, n_items: int) -> torch.Tensor:
         """[B, I + 1] mask of the training items of the users behind ``rows``."""
         return seen_matrix(self.items, self.starts[rows], self.ends[rows], n_items)
+
+    def epoch(self, generator: torch.Generator) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
+        raise NotImplementedError
+
+
+class CausalBatches(SequenceBatches):
+    """Next-item batches (SASRec): each user's last ``max_length + 1`` training items.
+
+    ``inputs[t]`` predicts ``targets[t]``; targets are 0 wherever the input is padding.
+    """
+
+    def __init__(self, items: np.ndarray, starts: np.ndarray, ends: np.ndarray, max_length: int, batch_size: int):
+        super().__init__(items, starts, ends, max_length, batch_size)
+        seq = torch.from_numpy(padded_tails(self.items, self.starts, self.ends, max_length + 1))
+        self.inputs = seq[:, :-1].contiguous()  # [U', L]
+        self.targets = seq[:, 1:].masked_fill(seq[:, :-1] == 0, 0).contiguous()  # [U', L]
+
+    def epoch(self, generator: torch.Generator) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
+        """Yield ``(rows, inputs [B, L'], targets [B, L'])`` in a random order, padding trimmed."""
+        for rows in self.batch_rows(generator):
+            index = torch.from_numpy(rows)
+            inputs, targets = trim_padding(self.inputs[index], self.targets[index])
+            yield rows, inputs, targets
+
+
+class ClozeBatches(SequenceBatches):
+    """Masked-item batches (BERT4Rec): each item is replaced by ``mask_token`` with ``mask_prob``.
+
+    Targets are the original items at masked positions and 0 elsewhere. A sequence in which
+    no item was drawn gets its last item masked, so every sequence contributes a target.
+    """
+
+    min_length = 1
+
+    def __init__(
+        self, items: np.ndarray, starts: np.ndarray, ends: np.ndarray, max_length: int, batch_size: int,
+        mask_token: int, mask_prob: float,
+    ):
+        super().__init__(items, starts, ends, max_length, batch_size)
+        self.sequences = torch.from_numpy(padded_tails(self.items, self.starts, self.ends, max_length))  # [U', L]
+        self.mask_token, self.mask_prob = mask_token, mask_prob
+
+    def epoch(self, generator: torch.Generator) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
+        """Yield ``(rows, inputs [B, L'], targets [B, L'])`` with fresh masks, padding trimmed."""
+        for rows in self.batch_rows(generator):
+            (sequences,) = trim_padding(self.sequences[torch.from_numpy(rows)])
+            real = sequences != 0
+            masked = (torch.rand(sequences.shape, generator=generator) < self.mask_prob) & real  # [B, L']
+            masked[:, -1] |= ~masked.any(1)
+            inputs = sequences.masked_fill(masked, self.mask_token)
+            targets = sequences.masked_fill(~masked, 0)
+            yield rows, inputs, targets

@@ -2,16 +2,23 @@
 
 from __future__ import annotations
 
+import torch
 from torch import nn
 
 from seqrec.config import ModelConfig
+from seqrec.models.bert4rec import BERT4Rec
 from seqrec.models.sasrec import SASRec
 
-MODELS: dict[str, type[nn.Module]] = {"sasrec": SASRec}
+MODELS: dict[str, type[nn.Module]] = {"sasrec": SASRec, "bert4rec": BERT4Rec}
 
 
-def build_model(config: ModelConfig, n_items: int) -> nn.Module:
-    """Instantiate the model named in ``config`` for a catalog of ``n_items`` items."""
+def build_model(config: ModelConfig, n_items: int, seed: int | None = None) -> nn.Module:
+    """Instantiate the model named in ``config`` for a catalog of ``n_items`` items.
+
+    With ``seed``, the initial weights are drawn from ``torch.manual_seed(seed)``.
+    """
+    if seed is not None:
+        torch.manual_seed(seed)
     if config.name not in MODELS:
         raise ValueError(f"unknown model {config.name!r}; known: {', '.join(sorted(MODELS))}")
     return MODELS[config.name].from_config(config, n_items)  # type: ignore[attr-defined]

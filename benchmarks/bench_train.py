@@ -1,0 +1,393 @@
+"""Training speed and peak memory on ML-1M: seqrec vs RecTools 0.19, paper settings.
+
+Settings (both libraries): max length 200, hidden 64, 2 blocks, batch 128, dropout 0.1, Adam
+lr 1e-3; SASRec 1 head (feed-forward 64), BERT4Rec 2 heads, feed-forward 256, mask prob 0.2.
+Both train on the same sequences: seqrec's leave-one-out training ranges of ML-1M.
+
+Rows, run in pairs (seqrec, then RecTools, for the same model and loss) so that each pair
+shares the machine's conditions:
+
+- SASRec: seqrec ``bce`` vs RecTools ``BCE`` (1 negative per position, uniform over the catalog);
+  seqrec ``ce`` vs RecTools ``softmax`` (full catalog); seqrec ``sampled_ce`` (n per sequence,
+  unseen, without replacement) vs RecTools ``sampled_softmax`` (n per position, uniform with
+  replacement) for each n of ``--sampled-negatives``. RecTools gathers a [B, L, n + 1, D]
+  tensor of candidate embeddings (and its gradient); a row whose estimate exceeds the memory
+  budget is skipped and reported, not run.
+- BERT4Rec: seqrec ``ce`` vs RecTools ``softmax`` (seqrec row skipped with a note while
+  ``seqrec.models.MODELS`` has no "bert4rec").
+
+Each measurement runs in a fresh interpreter (peak RSS = that child's ``VmHWM``). Timing:
+one warm-up epoch, then the median of ``--epochs`` epochs. With ``--batches N`` every "epoch"
+is only the first N batches (same warm-up and median), and the median is extrapolated to a
+full epoch (48 batches on ML-1M) as ``median * full_batches / N``. seqrec is timed around
+``seqrec.training.train_epoch`` (what ``seqrec train`` runs, batches and negatives included);
+RecTools by a Lightning callback from ``on_train_epoch_start`` to ``on_train_epoch_end``
+(data loading, collation and negative sampling included; dataset preparation before the
+first epoch is not, as for seqrec).
+
+Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_train.py [--epochs 3] [--batches N]``
+(after ``benchmarks/setup_rectools.sh``). Writes results/bench/train_ml1m.json and .md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import itertools
+import json
+import math
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Any
+
+import _common as common
+
+HIDDEN, BLOCKS, MAX_LENGTH, BATCH, DROPOUT, LR = 64, 2, 200, 128, 0.1, 1e-3
+HEADS = {"sasrec": 1, "bert4rec": 2}
+FF_HIDDEN = {"sasrec": HIDDEN, "bert4rec": 4 * HIDDEN}
+MASK_PROB = 0.2
+RECTOOLS_LOSS = {"bce": "BCE", "ce": "softmax", "sampled_ce": "sampled_softmax"}
+
+
+# ============================================================================ child: seqrec
+
+
+class FirstBatches:
+    """A batches object whose epoch is only its first ``n`` batches (for ``--batches``)."""
+
+    def __init__(self, batches: Any, n: int) -> None:
+        self.batches, self.n = batches, n
+
+    def __len__(self) -> int:
+        return min(self.n, len(self.batches))
+
+    def epoch(self, generator: Any) -> Iterator[Any]:
+        return itertools.islice(self.batches.epoch(generator), self.n)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.batches, name)
+
+
+def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
+    import torch
+
+    from _ml1m import load_ml1m_split
+    from seqrec.config import Config
+    from seqrec.losses import get_loss
+    from seqrec.models import MODELS, build_model
+    from seqrec.training import make_batches, set_seed, train_epoch
+
+    if spec["threads"] > 0:
+        torch.set_num_threads(spec["threads"])
+    name = spec["model"]
+    if name not in MODELS:
+        return {"status": "skipped", "error": f"seqrec.models.MODELS has no {name!r} yet"}
+    data, split = load_ml1m_split()
+    config = Config()
+    config.model.name, config.model.hidden, config.model.blocks = name, HIDDEN, BLOCKS
+    config.model.heads, config.model.dropout, config.model.max_length = HEADS[name], DROPOUT, MAX_LENGTH
+    config.model.ff_hidden, config.model.mask_prob = FF_HIDDEN[name], MASK_PROB
+    config.train.loss, config.train.negatives, config.train.batch_size = spec["loss"], spec["negatives"], BATCH
+    config.train.lr, config.train.seed = LR, spec["seed"]
+
+    generator = set_seed(spec["seed"])
+    model = build_model(config.model, data.n_items)
+    loss = get_loss(config.train.loss)
+    n_negatives = config.train.negatives or loss.default_negatives
+    batches = make_batches(model, split, config)
+    full_batches = len(batches)
+    timed = FirstBatches(batches, spec["batches"]) if spec["batches"] else batches
+    optimizer = torch.optim.Adam(model.parameters(), lr=LR, weight_decay=config.train.weight_decay)
+    device = torch.device("cpu")
+    rss_before = common.rss_mb()
+
+    seconds, losses = [], []
+    for epoch in range(spec["warmup"] + spec["epochs"]):
+        started = time.perf_counter()
+        losses.append(train_epoch(model, timed, loss, n_negatives, optimizer, generator, device, f"epoch {epoch}"))
+        seconds.append(time.perf_counter() - started)
+    return {
+        "n_negatives": n_negatives if loss.sampler != "none" else 0,
+        "full_batches": full_batches,
+        "timed_batches": len(timed),
+        "epoch_seconds_raw": seconds,
+        "losses": losses,
+        "rss_before_training_mb": rss_before,
+        "versions": common.torch_info(),
+    }
+
+
+# ========================================================================== child: RecTools
+
+_EPOCH_SECONDS: list[float] = []  # filled by the callback (Lightning deep-copies the trainer)
+_TRAINER_KWARGS: dict[str, Any] = {}
+
+
+def rectools_trainer() -> Any:
+    """``get_trainer_func`` for RecTools: CPU, no logger, checkpoints, bars or sanity checks."""
+    from pytorch_lightning import Callback, Trainer
+
+    class EpochTimer(Callback):
+        started = 0.0
+
+        def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
+            self.started = time.perf_counter()
+
+        def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
+            _EPOCH_SECONDS.append(time.perf_counter() - self.started)
+
+    return Trainer(
+        accelerator="cpu",
+        devices=1,
+        logger=False,
+        enable_checkpointing=False,
+        enable_progress_bar=False,
+        enable_model_summary=False,
+        num_sanity_val_steps=0,
+        callbacks=[EpochTimer()],
+        **_TRAINER_KWARGS,
+    )
+
+
+def rectools_model_kwargs(model: str, loss: str, n_negatives: int, epochs: int) -> dict[str, Any]:
+    """The exact RecTools constructor arguments (besides the classes, see ``rectools_model``)."""
+    kwargs: dict[str, Any] = {
+        "n_blocks": BLOCKS,
+        "n_heads": HEADS[model],
+        "n_factors": HIDDEN,
+        "dropout_rate": DROPOUT,
+        "session_max_len": MAX_LENGTH,
+        "train_min_user_interactions": 2,
+        "loss": RECTOOLS_LOSS[loss],
+        "n_negatives": max(n_negatives, 1),
+        "lr": LR,
+        "batch_size": BATCH,
+        "epochs": epochs,
+        "deterministic": False,
+        "verbose": 0,
+        "dataloader_num_workers": 0,
+        "recommend_torch_device": "cpu",
+    }
+    if model == "bert4rec":
+        kwargs["mask_prob"] = MASK_PROB  # feed-forward is 4 x n_factors = 256 by default
+    return kwargs
+
+
+def rectools_model(model: str, loss: str, n_negatives: int, epochs: int) -> Any:
+    """SASRecModel / BERT4RecModel with ID embeddings only and the benchmark's trainer."""
+    from rectools.models import BERT4RecModel, SASRecModel
+    from rectools.models.nn.item_net import IdEmbeddingsItemNet
+
+    cls = SASRecModel if model == "sasrec" else BERT4RecModel
+    return cls(
+        **rectools_model_kwargs(model, loss, n_negatives, epochs),
+        item_net_block_types=(IdEmbeddingsItemNet,),
+        get_trainer_func=rectools_trainer,
+    )
+
+
+def rectools_child(spec: dict[str, Any]) -> dict[str, Any]:
+    import pytorch_lightning
+    import rectools
+    import torch
+    from rectools.dataset import Dataset
+
+    from _ml1m import load_ml1m_split, rectools_frame
+
+    if spec["threads"] > 0:
+        torch.set_num_threads(spec["threads"])
+    data, split = load_ml1m_split()
+    frame = rectools_frame(data, *split.train_offsets)
+    dataset = Dataset.construct(frame)
+    n_sessions = int((frame.groupby("user_id").size() >= 2).sum())
+    full_batches = math.ceil(n_sessions / BATCH)
+    epochs = spec["warmup"] + spec["epochs"]
+    _TRAINER_KWARGS.update(max_epochs=epochs, min_epochs=epochs, deterministic=False)
+    if spec["batches"]:
+        _TRAINER_KWARGS["limit_train_batches"] = spec["batches"]
+    pytorch_lightning.seed_everything(spec["seed"], verbose=False)
+    model = rectools_model(spec["model"], spec["loss"], spec["negatives"], epochs)
+    rss_before = common.rss_mb()
+    model.fit(dataset)
+    versions = common.torch_info() | {"rectools": rectools.__version__, "pytorch_lightning": pytorch_lightning.__version__}
+    return {
+        "n_negatives": spec["negatives"] if spec["loss"] != "ce" else 0,
+        "full_batches": full_batches,
+        "timed_batches": min(spec["batches"], full_batches) if spec["batches"] else full_batches,
+        "epoch_seconds_raw": list(_EPOCH_SECONDS),
+        "rectools_kwargs": rectools_model_kwargs(spec["model"], spec["loss"], spec["negatives"], epochs),
+        "rss_before_training_mb": rss_before,
+        "versions": versions,
+    }
+
+
+def child_main(spec: dict[str, Any], result_file: str) -> None:
+    result = seqrec_child(spec) if spec["impl"] == "seqrec" else rectools_child(spec)
+    if result.get("status", "ok") == "ok":
+        timed = result["epoch_seconds_raw"][spec["warmup"] :]
+        result["seconds_per_epoch"] = common.median(timed) * result["full_batches"] / result["timed_batches"]
+        result["peak_rss_mb"] = common.peak_rss_mb()
+    common.write_child_result(result_file, spec | result)
+
+
+# ================================================================================== parent
+
+
+def rectools_sampled_gb(n_negatives: int) -> float:
+    """RecTools' candidate embeddings for sampled losses: [B, L, n + 1, D] float32, plus the gradient."""
+    return 2 * BATCH * MAX_LENGTH * (n_negatives + 1) * HIDDEN * 4 / 2**30
+
+
+def plan(args: argparse.Namespace) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
+    """(seqrec spec, RecTools spec) pairs in run order; a spec may carry a reason to skip it."""
+    base = {"epochs": args.epochs, "warmup": args.warmup, "batches": args.batches, "threads": args.threads,
+            "seed": args.seed}
+    pairs: list[tuple[str, str, int]] = [("sasrec", "bce", 1), ("sasrec", "ce", 0)]
+    pairs += [("sasrec", "sampled_ce", n) for n in args.sampled_negatives]
+    pairs += [("bert4rec", "ce", 0)]
+    budget = args.memory_budget_gb or 0.8 * common.mem_available_gb()
+    out = []
+    for model, loss, n in pairs:
+        if args.only and f"{model}-{loss}" not in args.only:
+            continue
+        seqrec = base | {"impl": "seqrec", "model": model, "loss": loss, "negatives": n}
+        rectools = base | {"impl": "rectools", "model": model, "loss": loss, "negatives": n}
+        if loss == "sampled_ce" and rectools_sampled_gb(n) > budget:
+            rectools["skip"] = (f"RecTools sampled_softmax with {n} negatives per position needs about "
+                                f"{rectools_sampled_gb(n):.1f} GiB for [B, L, n+1, D] candidate embeddings and their "
+                                f"gradient; budget {budget:.1f} GiB")
+        out.append((seqrec, rectools if args.rectools_python else None))
+    return out
+
+
+def measure(spec: dict[str, Any], python: str | Path, timeout: float) -> dict[str, Any]:
+    label = f"{spec['impl']:8s} {spec['model']:8s} {spec['loss']:10s} n={spec['negatives']}"
+    if "skip" in spec:
+        print(f"  {label}: skipped ({spec['skip']})", flush=True)
+        return spec | {"status": "skipped", "error": spec["skip"]}
+    print(f"  {label} ...", end="", flush=True)
+    result = common.run_child(python, __file__, spec, timeout)
+    if result["status"] == "ok":
+        print(f" {result['seconds_per_epoch']:.2f} s/epoch, peak RSS {result['peak_rss_mb']:.0f} MiB", flush=True)
+    else:
+        print(f" {result['status']}: {result.get('error')}", flush=True)
+        if result.get("stderr_tail"):
+            print("    " + result["stderr_tail"].replace("\n", "\n    "), flush=True)
+    return spec | result
+
+
+def row_name(r: dict[str, Any]) -> str:
+    loss = r["loss"] if r["impl"] == "seqrec" else RECTOOLS_LOSS[r["loss"]]
+    negatives = f" ({r['negatives']})" if r["loss"] == "sampled_ce" else ""
+    return f"{r['model']} {loss}{negatives}"
+
+
+def summarise(results: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> list[dict[str, Any]]:
+    """One comparison per (model, loss, n): seconds and peak RSS of both, and seqrec / RecTools."""
+    rows = []
+    for seqrec, rectools in results:
+        row: dict[str, Any] = {"model": seqrec["model"], "loss": seqrec["loss"], "negatives": seqrec["negatives"]}
+        for impl, r in (("seqrec", seqrec), ("rectools", rectools)):
+            ok = r is not None and r["status"] == "ok"
+            row[f"{impl}_seconds_per_epoch"] = r["seconds_per_epoch"] if ok else None  # type: ignore[index]
+            row[f"{impl}_peak_rss_mb"] = r["peak_rss_mb"] if ok else None  # type: ignore[index]
+            row[f"{impl}_status"] = "not run" if r is None else r["status"]
+        both = row["seqrec_seconds_per_epoch"] is not None and row["rectools_seconds_per_epoch"] is not None
+        row["time_ratio_seqrec_over_rectools"] = (
+            row["seqrec_seconds_per_epoch"] / row["rectools_seconds_per_epoch"] if both else None)
+        row["rss_ratio_seqrec_over_rectools"] = (
+            row["seqrec_peak_rss_mb"] / row["rectools_peak_rss_mb"] if both else None)
+        rows.append(row)
+    return rows
+
+
+def report(summary: list[dict[str, Any]], machine: dict[str, Any], args: argparse.Namespace,
+           results: list[dict[str, Any]]) -> str:
+    headers = ["model", "loss (seqrec / RecTools)", "seqrec s/epoch", "RecTools s/epoch", "time ratio",
+               "seqrec peak MiB", "RecTools peak MiB", "RSS ratio"]
+    table = [[r["model"], f"{r['loss']} / {RECTOOLS_LOSS[r['loss']]}" + (f" ({r['negatives']})" if r["negatives"] > 1
+                                                                         else ""),
+              r["seqrec_seconds_per_epoch"], r["rectools_seconds_per_epoch"], r["time_ratio_seqrec_over_rectools"],
+              r["seqrec_peak_rss_mb"], r["rectools_peak_rss_mb"], r["rss_ratio_seqrec_over_rectools"]]
+             for r in summary]
+    mode = (f"first {args.batches} batches per epoch, extrapolated to the full epoch" if args.batches
+            else "full epochs")
+    notes = [f"- {r['impl']} {row_name(r)}: {r['status']} ({r.get('error')})" for r in results if r["status"] != "ok"]
+    versions = {k: v for r in results if r["status"] == "ok" for k, v in r.get("versions", {}).items()}
+    return "\n".join([
+        "# Training speed on ML-1M: seqrec vs RecTools",
+        "",
+        f"Median seconds per epoch over {args.epochs} epoch(s) after {args.warmup} warm-up epoch(s); {mode}.",
+        "Peak RSS is each measurement's own process (VmHWM). Ratios are seqrec / RecTools (below 1: seqrec "
+        "faster or smaller).",
+        "",
+        common.markdown_table(headers, table),
+        "",
+        *(["Not measured:", "", *notes, ""] if notes else []),
+        "## Machine",
+        "",
+        common.machine_markdown(machine | {"versions": versions}),
+        "",
+    ])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--epochs", type=int, default=3, help="timed epochs (median), after the warm-up")
+    parser.add_argument("--warmup", type=int, default=1, help="untimed epochs first")
+    parser.add_argument("--batches", type=int, default=0, help="time only this many batches per epoch, extrapolate")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads in every child (0: torch's default)")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--sampled-negatives", type=lambda s: [int(x) for x in s.split(",")], default=[3000, 256],
+                        help="comma-separated negatives for the sampled softmax rows")
+    parser.add_argument("--only", nargs="*", help="rows to run, e.g. sasrec-ce bert4rec-ce")
+    parser.add_argument("--no-rectools", action="store_true")
+    parser.add_argument("--rectools-python", default=None, help="default: benchmarks/.venv-rectools/bin/python")
+    parser.add_argument("--memory-budget-gb", type=float, default=0.0, help="default: 80%% of MemAvailable")
+    parser.add_argument("--timeout", type=float, default=3600, help="seconds per measurement")
+    parser.add_argument("--out", type=Path, default=common.RESULTS)
+    parser.add_argument("--child", help=argparse.SUPPRESS)
+    parser.add_argument("--result-file", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.child:
+        child_main(json.loads(args.child), args.result_file)
+        return
+
+    args.rectools_python = None if args.no_rectools else common.rectools_python(args.rectools_python)
+    machine = common.machine_info()
+    from seqrec.models import MODELS
+
+    if "bert4rec" not in MODELS:
+        print("note: seqrec.models.MODELS has no 'bert4rec' yet; the seqrec BERT4Rec row is skipped")
+    results = []
+    for seqrec_spec, rectools_spec in plan(args):
+        if seqrec_spec["model"] not in MODELS:
+            seqrec_spec["skip"] = f"seqrec.models.MODELS has no {seqrec_spec['model']!r} yet"
+        seqrec = measure(seqrec_spec, sys.executable, args.timeout)
+        rectools = None if rectools_spec is None else measure(rectools_spec, args.rectools_python, args.timeout)
+        results.append((seqrec, rectools))
+
+    summary = summarise(results)
+    flat = [r for pair in results for r in pair if r is not None]
+    headers = ["model", "loss", "seqrec s/ep", "RecTools s/ep", "ratio", "seqrec MiB", "RecTools MiB", "RSS ratio"]
+    print()
+    print(common.text_table(headers, [
+        [r["model"], r["loss"] + (f"({r['negatives']})" if r["negatives"] > 1 else ""),
+         r["seqrec_seconds_per_epoch"], r["rectools_seconds_per_epoch"], r["time_ratio_seqrec_over_rectools"],
+         r["seqrec_peak_rss_mb"], r["rectools_peak_rss_mb"], r["rss_ratio_seqrec_over_rectools"]] for r in summary]))
+    payload = {
+        "settings": {"max_length": MAX_LENGTH, "hidden": HIDDEN, "blocks": BLOCKS, "batch_size": BATCH,
+                     "dropout": DROPOUT, "lr": LR, "heads": HEADS, "ff_hidden": FF_HIDDEN, "mask_prob": MASK_PROB,
+                     "epochs": args.epochs, "warmup": args.warmup, "batches": args.batches,
+                     "timing": "extrapolated from the first N batches" if args.batches else "full epochs"},
+        "machine": machine,
+        "comparisons": summary,
+        "measurements": flat,
+    }
+    paths = common.write_outputs("train_ml1m", payload, report(summary, machine, args, flat), args.out)
+    print("\nwrote " + ", ".join(str(p) for p in paths))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,91 @@
+"""BERT4Rec: a bidirectional encoder trained to fill in masked items (the cloze task)."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+from seqrec.config import ModelConfig
+from seqrec.models.transformer import Dropout, TransformerBlock, attention_mask
+
+
+class BERT4Rec(nn.Module):
+    """Sun et al. (2019), with the defaults of "Turning Dross Into Gold Loss".
+
+    Item ids: 0 padding, 1..n_items items, ``n_items + 1`` the mask token. At inference a mask
+    token is appended after the history and its output scores the next item.
+    """
+
+    objective = "cloze"
+
+    def __init__(
+        self,
+        n_items: int,
+        hidden: int = 64,
+        blocks: int = 2,
+        heads: int = 2,
+        dropout: float = 0.1,
+        max_length: int = 200,
+        ff_hidden: int = 256,
+    ) -> None:
+        super().__init__()
+        self.n_items = n_items
+        self.mask_token = n_items + 1
+        self.max_length = max_length
+        self.item_embedding = nn.Embedding(n_items + 2, hidden, padding_idx=0)
+        self.position_embedding = nn.Embedding(max_length, hidden)
+        self.embedding_norm = nn.LayerNorm(hidden)
+        self.embedding_dropout = Dropout(dropout)
+        self.blocks = nn.ModuleList(
+            TransformerBlock(hidden, heads, ff_hidden or 4 * hidden, dropout, "gelu", norm_first=False)
+            for _ in range(blocks)
+        )
+        # BERT's masked-LM head: dense + GELU + layer norm before the tied output matrix
+        self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.LayerNorm(hidden))
+        self.reset_parameters()
+
+    def reset_parameters(self) -> None:
+        """Truncated-normal(0.02) weights as in BERT; zero biases; padding row zero."""
+        for name, parameter in self.named_parameters():
+            if parameter.dim() > 1:
+                nn.init.trunc_normal_(parameter, std=0.02, a=-0.04, b=0.04)
+            elif name.endswith("bias"):
+                nn.init.zeros_(parameter)
+        with torch.no_grad():
+            self.item_embedding.weight[0].zero_()
+
+    @classmethod
+    def from_config(cls, config: ModelConfig, n_items: int) -> BERT4Rec:
+        return cls(
+            n_items,
+            hidden=config.hidden,
+            blocks=config.blocks,
+            heads=config.heads,
+            dropout=config.dropout,
+            max_length=config.max_length,
+            ff_hidden=config.ff_hidden,
+        )
+
+    def encode(self, items: torch.Tensor) -> torch.Tensor:
+        """items [B, L] (left-padded, may hold mask tokens) -> hidden states [B, L, D]."""
+        length = items.shape[1]
+        valid = items != 0  # [B, L]
+        positions = torch.arange(self.max_length - length, self.max_length, device=items.device)
+        x = self.item_embedding(items) + self.position_embedding(positions)  # [B, L, D]
+        x = self.embedding_dropout(self.embedding_norm(x)) * valid[..., None]
+        mask = attention_mask(valid, causal=False)  # [B, 1, L, L]
+        for block in self.blocks:
+            x = block(x, mask) * valid[..., None]
+        return self.head(x)
+
+    def output_embeddings(self) -> torch.Tensor:
+        """Tied output matrix [I + 1, D] (padding row 0, items 1..n; the mask token is no candidate)."""
+        return self.item_embedding.weight[: self.n_items + 1]
+
+    def score_next(self, history: torch.Tensor) -> torch.Tensor:
+        """history [B, L] (left-padded) -> scores of every item as the next one [B, I + 1]."""
+        mask = torch.full_like(history[:, :1], self.mask_token)
+        items = torch.cat([history, mask], dim=1)[:, -self.max_length :]  # [B, <= max_length]
+        hidden = self.encode(items)[:, -1]  # [B, D]
+        return hidden @ self.output_embeddings().T
+

@@ -1,0 +1,43 @@
+"""Leave-one-out split on hand-built histories."""
+
+import numpy as np
+
+from seqrec.data.interactions import Interactions
+from seqrec.data.split import leave_one_out
+
+
+def _data() -> Interactions:
+    # user 10: a b c d e (5 items); user 20: f g (2 items); user 30: h i j (3 items)
+    users = [10] * 5 + [20] * 2 + [30] * 3
+    items = ["a", "b", "c", "d", "e", "f", "g", "h", "i", "j"]
+    return Interactions.from_arrays(np.array(users), np.array(items))
+
+
+def _raw(data: Interactions, internal: np.ndarray) -> list[str]:
+    return [str(x) for x in data.item_ids[internal]]
+
+
+def test_timeline() -> None:
+    data = _data()
+    split = leave_one_out(data)
+    starts, ends = split.train_offsets
+    # training: a b c | f g (user with 2 items keeps both) | h
+    assert _raw(data, data.items[starts[0] : ends[0]]) == ["a", "b", "c"]
+    assert _raw(data, data.items[starts[1] : ends[1]]) == ["f", "g"]
+    assert _raw(data, data.items[starts[2] : ends[2]]) == ["h"]
+    # only users with >= 3 items are evaluated
+    assert data.user_ids[split.valid.users].tolist() == [10, 30]
+    assert _raw(data, split.valid.targets) == ["d", "i"]
+    assert _raw(data, split.test.targets) == ["e", "j"]
+    # the validation input ends before its target; the test input includes the validation item
+    valid_inputs = [_raw(data, data.items[data.offsets[u] : e]) for u, e in zip(split.valid.users, split.valid.history_end)]
+    test_inputs = [_raw(data, data.items[data.offsets[u] : e]) for u, e in zip(split.test.users, split.test.history_end)]
+    assert valid_inputs == [["a", "b", "c"], ["h"]]
+    assert test_inputs == [["a", "b", "c", "d"], ["h", "i"]]
+
+
+def test_validation_target_is_never_a_training_item() -> None:
+    split = leave_one_out(_data())
+    starts, ends = split.train_offsets
+    for user, target in zip(split.valid.users, split.valid.targets):
+        assert target not in split.data.items[starts[user] : ends[user]]

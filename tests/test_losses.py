@@ -1,0 +1,110 @@
+"""Loss values worked out by hand on a two-dimensional toy, plus consistency checks."""
+
+import math
+
+import pytest
+import torch
+
+from seqrec.fused_ce import linear_cross_entropy
+from seqrec.losses import LOSSES, bce_loss, ce_loss, ce_loss_plain, get_loss, sampled_ce_loss
+
+# Item embeddings: row 0 is padding (huge, must never matter), e1 = [2, 0], e2 = [0, 1], e3 = [-1, 0].
+WEIGHTS = torch.tensor([[100.0, 100.0], [2.0, 0.0], [0.0, 1.0], [-1.0, 0.0]])
+# One sequence, two positions: the first has hidden [1, 0] and target item 1; the second is padding.
+HIDDEN = torch.tensor([[[1.0, 0.0], [5.0, 5.0]]])
+TARGETS = torch.tensor([[1, 0]])
+
+
+def test_bce_by_hand() -> None:
+    # positive logit h.e1 = 2, negative (item 2) logit h.e2 = 0
+    # loss = -log s(2) - log(1 - s(0)) = log(1 + e^-2) + log 2 = 0.126928 + 0.693147
+    negatives = torch.tensor([[[2], [3]]])
+    loss = bce_loss(HIDDEN, WEIGHTS, TARGETS, negatives)
+    assert loss.item() == pytest.approx(math.log1p(math.exp(-2)) + math.log(2), abs=1e-6)
+    assert loss.item() == pytest.approx(0.820075, abs=1e-6)
+
+
+def test_bce_averages_several_negatives_per_position_summed() -> None:
+    # negatives items 2 and 3: logits 0 and -1 -> log 2 + log(1 + e^-1) = 0.693147 + 0.313262
+    negatives = torch.tensor([[[2, 3], [1, 1]]])
+    loss = bce_loss(HIDDEN, WEIGHTS, TARGETS, negatives)
+    assert loss.item() == pytest.approx(math.log1p(math.exp(-2)) + 0.693147 + 0.313262, abs=1e-5)
+
+
+def test_ce_by_hand() -> None:
+    # logits over items 1..3 = [2, 0, -1]; padding excluded
+    # loss = log(e^2 + e^0 + e^-1) - 2 = log(8.756935) - 2 = 0.169846
+    for fn in (ce_loss, ce_loss_plain):
+        assert fn(HIDDEN, WEIGHTS, TARGETS, None).item() == pytest.approx(0.169846, abs=1e-6)
+
+
+def test_sampled_ce_by_hand() -> None:
+    # negatives {3} (and an empty slot 0): logits [2, -1] -> log(1 + e^-3) = 0.048587
+    negatives = torch.tensor([[3, 0]])
+    loss = sampled_ce_loss(HIDDEN, WEIGHTS, TARGETS, negatives)
+    assert loss.item() == pytest.approx(math.log1p(math.exp(-3)), abs=1e-6)
+    assert loss.item() == pytest.approx(0.048587, abs=1e-6)
+
+
+def test_sampled_ce_with_all_unseen_items_equals_ce_restricted_to_them() -> None:
+    torch.manual_seed(0)
+    n_items, dim = 12, 4
+    weights = torch.randn(n_items + 1, dim)
+    hidden = torch.randn(2, 5, dim)
+    targets = torch.tensor([[0, 1, 2, 3, 4], [0, 0, 5, 6, 7]])
+    # every item a sequence did not interact with, padded with 0 to a common width
+    seen = [{1, 2, 3, 4}, {5, 6, 7}]
+    unseen = [sorted(set(range(1, n_items + 1)) - s) for s in seen]
+    width = max(map(len, unseen))
+    negatives = torch.tensor([u + [0] * (width - len(u)) for u in unseen])
+    sampled = sampled_ce_loss(hidden, weights, targets, negatives)
+
+    losses = []
+    for b in range(2):
+        for t in range(5):
+            target = int(targets[b, t])
+            if target == 0:
+                continue
+            candidates = [target] + unseen[b]  # the CE restricted to the target and unseen items
+            logits = weights[candidates] @ hidden[b, t]
+            losses.append(torch.logsumexp(logits, 0) - logits[0])
+    assert sampled.item() == pytest.approx(torch.stack(losses).mean().item(), abs=1e-5)
+
+
+def test_chunked_ce_matches_plain_value_and_gradients() -> None:
+    torch.manual_seed(1)
+    hidden = torch.randn(37, 8, dtype=torch.float64, requires_grad=True)
+    weights = torch.randn(23, 8, dtype=torch.float64, requires_grad=True)
+    targets = torch.randint(0, 23, (37,))
+    plain = torch.nn.functional.cross_entropy(hidden @ weights.T, targets)
+    plain_grads = torch.autograd.grad(2.5 * plain, (hidden, weights))
+    # 5 rows per chunk: 37 rows -> 8 chunks, the last one partial
+    chunked = linear_cross_entropy(hidden, weights, targets, chunk_bytes=4 * 23 * 5)
+    chunked_grads = torch.autograd.grad(2.5 * chunked, (hidden, weights))
+    assert chunked.item() == pytest.approx(plain.item(), abs=1e-12)
+    for a, b in zip(plain_grads, chunked_grads, strict=True):
+        torch.testing.assert_close(a, b)
+
+
+@pytest.mark.parametrize("name", sorted(LOSSES))
+def test_gradients_reach_hidden_and_item_embeddings(name: str) -> None:
+    torch.manual_seed(2)
+    weights = torch.randn(9, 4, requires_grad=True)
+    hidden = torch.randn(2, 3, 4, requires_grad=True)
+    targets = torch.tensor([[1, 2, 0], [3, 4, 5]])
+    spec = get_loss(name)
+    negatives = {
+        "per_position": torch.randint(1, 9, (2, 3, 2)),
+        "per_sequence": torch.tensor([[6, 7, 8], [1, 2, 0]]),
+        "none": None,
+    }[spec.sampler]
+    spec.fn(hidden, weights, targets, negatives).backward()
+    assert hidden.grad is not None and weights.grad is not None
+    assert hidden.grad[0, :2].abs().sum() > 0 and weights.grad[1:].abs().sum() > 0
+    assert hidden.grad[0, 2].abs().sum() == 0  # padding position gets no gradient
+    assert weights.grad[0].abs().sum() == 0  # padding row is never a candidate
+
+
+def test_unknown_loss_lists_known_names() -> None:
+    with pytest.raises(ValueError, match="known: bce, ce, sampled_ce"):
+        get_loss("softmax")

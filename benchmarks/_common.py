@@ -55,6 +55,15 @@ def rss_mb() -> float:
     return proc_status_mb("VmRSS")
 
 
+def reset_peak_rss() -> bool:
+    """Reset this process's ``VmHWM`` to its current RSS (Linux ``clear_refs`` 5); False if unsupported."""
+    try:
+        Path("/proc/self/clear_refs").write_text("5")
+        return True
+    except OSError:
+        return False
+
+
 def mem_available_gb() -> float:
     """``MemAvailable`` from /proc/meminfo, in GiB (0 when unknown)."""
     try:
@@ -78,7 +87,9 @@ def child_env() -> dict[str, str]:
     return env
 
 
-def run_child(python: str | Path, script: str | Path, spec: dict[str, Any], timeout: float | None = None) -> dict[str, Any]:
+def run_child(
+    python: str | Path, script: str | Path, spec: dict[str, Any], timeout: float | None = None
+) -> dict[str, Any]:
     """Run ``python script --child SPEC --result-file F`` in a fresh interpreter and return its result.
 
     A child that fails (exception, killed by the OOM killer, timeout) gives

@@ -71,8 +71,9 @@ class FirstBatches:
 
 def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
     import torch
-
     from _ml1m import load_ml1m_split
+
+    import seqrec
     from seqrec.config import Config
     from seqrec.losses import get_loss
     from seqrec.models import MODELS, build_model
@@ -114,7 +115,7 @@ def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
         "epoch_seconds_raw": seconds,
         "losses": losses,
         "rss_before_training_mb": rss_before,
-        "versions": common.torch_info(),
+        "versions": common.torch_info() | {"seqrec": seqrec.__version__},
     }
 
 
@@ -191,9 +192,8 @@ def rectools_child(spec: dict[str, Any]) -> dict[str, Any]:
     import pytorch_lightning
     import rectools
     import torch
-    from rectools.dataset import Dataset
-
     from _ml1m import load_ml1m_split, rectools_frame
+    from rectools.dataset import Dataset
 
     if spec["threads"] > 0:
         torch.set_num_threads(spec["threads"])
@@ -210,7 +210,8 @@ def rectools_child(spec: dict[str, Any]) -> dict[str, Any]:
     model = rectools_model(spec["model"], spec["loss"], spec["negatives"], epochs)
     rss_before = common.rss_mb()
     model.fit(dataset)
-    versions = common.torch_info() | {"rectools": rectools.__version__, "pytorch_lightning": pytorch_lightning.__version__}
+    versions = common.torch_info() | {"rectools": rectools.__version__,
+                                      "pytorch_lightning": pytorch_lightning.__version__}
     return {
         "n_negatives": spec["negatives"] if spec["loss"] != "ce" else 0,
         "full_batches": full_batches,
@@ -314,7 +315,7 @@ def report(summary: list[dict[str, Any]], machine: dict[str, Any], args: argpars
     mode = (f"first {args.batches} batches per epoch, extrapolated to the full epoch" if args.batches
             else "full epochs")
     notes = [f"- {r['impl']} {row_name(r)}: {r['status']} ({r.get('error')})" for r in results if r["status"] != "ok"]
-    versions = {k: v for r in results if r["status"] == "ok" for k, v in r.get("versions", {}).items()}
+    versions = {r["impl"]: r["versions"] for r in results if r["status"] == "ok"}
     return "\n".join([
         "# Training speed on ML-1M: seqrec vs RecTools",
         "",
@@ -327,7 +328,7 @@ def report(summary: list[dict[str, Any]], machine: dict[str, Any], args: argpars
         *(["Not measured:", "", *notes, ""] if notes else []),
         "## Machine",
         "",
-        common.machine_markdown(machine | {"versions": versions}),
+        common.machine_markdown(machine | {f"{impl} child": v for impl, v in versions.items()}),
         "",
     ])
 

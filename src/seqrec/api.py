@@ -307,7 +307,7 @@ class SequentialRecommender:
         filter_seen: bool = True,
         on_unknown: str = "error",
     ) -> pd.DataFrame:
-        """Top-``k`` items for raw user ids (``None``: every fitted user), from their full fitted history.
+        """Top-``k`` items for raw user ids (one id, a list, ``None``: every fitted user), from their full history.
 
         Returns columns ``[user_col, item_col, "score", "rank"]``, users in the given order.
         ``on_unknown``: "error" raises :class:`UnknownIdError` (a KeyError and a ValueError),
@@ -319,6 +319,8 @@ class SequentialRecommender:
         _, data, _ = self._fitted()
         if users is None:
             wanted = data.user_ids
+        elif isinstance(users, str | bytes) or np.isscalar(users):
+            wanted = np.asarray([users])  # one user id, not an iterable of characters
         else:
             wanted = np.asarray(list(users) if not isinstance(users, np.ndarray | pd.Series) else users)
         index, found = _lookup(data.user_ids, wanted)

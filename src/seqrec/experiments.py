@@ -52,6 +52,36 @@ def _user_index(data: Interactions) -> Any:
     return np.repeat(np.arange(data.n_users), data.lengths)
 
 
+def check_config(config: Config) -> None:
+    """Reject values that would only fail deep inside training, before anything is written."""
+    from seqrec.config import ConfigError
+    from seqrec.losses import get_loss
+    from seqrec.models import MODELS
+
+    get_loss(config.train.loss)
+    if config.model.name not in MODELS:
+        raise ConfigError(f"unknown model {config.model.name!r}; known: {', '.join(sorted(MODELS))}")
+    metrics = {"mrr"} | {f"{m}@{k}" for k in config.eval.ks for m in ("hr", "ndcg")}
+    if config.eval.metric not in metrics:
+        raise ConfigError(f"eval.metric {config.eval.metric!r} is not computed; choose one of {sorted(metrics)}")
+    positive = {
+        "model.hidden": config.model.hidden, "model.blocks": config.model.blocks, "model.heads": config.model.heads,
+        "model.max_length": config.model.max_length, "train.batch_size": config.train.batch_size,
+        "train.max_epochs": config.train.max_epochs, "eval.batch_size": config.eval.batch_size,
+    }
+    for key, value in positive.items():
+        if value < 1:
+            raise ConfigError(f"{key} must be at least 1, got {value}")
+    if config.model.hidden % config.model.heads:
+        raise ConfigError(
+            f"model.hidden ({config.model.hidden}) must be divisible by model.heads ({config.model.heads})"
+        )
+    if not 0.0 <= config.model.dropout < 1.0 or not 0.0 < config.model.mask_prob < 1.0:
+        raise ConfigError("model.dropout must be in [0, 1) and model.mask_prob in (0, 1)")
+    if any(k < 1 for k in config.eval.ks):
+        raise ConfigError(f"eval.ks must be positive, got {config.eval.ks}")
+
+
 def write_atomic(path: Path, text: str) -> None:
     """Write to a temporary file in the same directory, then rename over ``path``."""
     tmp = path.with_name(path.name + ".tmp")
@@ -78,6 +108,7 @@ def run_experiment(config: Config, out_dir: str | Path, command: str = "") -> di
     Data and model are prepared before the directory is touched, so bad input leaves nothing
     behind; a run that fails later leaves no ``metrics.json``, the mark of a finished run.
     """
+    check_config(config)
     started = time.perf_counter()
     data = load_data(config)
     load_seconds = time.perf_counter() - started

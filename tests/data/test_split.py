@@ -30,8 +30,8 @@ def test_timeline() -> None:
     assert _raw(data, split.valid.targets) == ["d", "i"]
     assert _raw(data, split.test.targets) == ["e", "j"]
     # the validation input ends before its target; the test input includes the validation item
-    valid_inputs = [_raw(data, data.items[data.offsets[u] : e]) for u, e in zip(split.valid.users, split.valid.history_end)]
-    test_inputs = [_raw(data, data.items[data.offsets[u] : e]) for u, e in zip(split.test.users, split.test.history_end)]
+    valid_inputs = [_raw(data, data.items[data.offsets[u] : e]) for u, e in zip(split.valid.users, split.valid.history_end, strict=False)]
+    test_inputs = [_raw(data, data.items[data.offsets[u] : e]) for u, e in zip(split.test.users, split.test.history_end, strict=False)]
     assert valid_inputs == [["a", "b", "c"], ["h"]]
     assert test_inputs == [["a", "b", "c", "d"], ["h", "i"]]
 
@@ -39,5 +39,5 @@ def test_timeline() -> None:
 def test_validation_target_is_never_a_training_item() -> None:
     split = leave_one_out(_data())
     starts, ends = split.train_offsets
-    for user, target in zip(split.valid.users, split.valid.targets):
+    for user, target in zip(split.valid.users, split.valid.targets, strict=False):
         assert target not in split.data.items[starts[user] : ends[user]]

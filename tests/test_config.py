@@ -1,0 +1,53 @@
+"""Config files: defaults, overrides, typos and wrong types rejected with the key named."""
+
+from pathlib import Path
+
+import pytest
+
+from seqrec.config import ConfigError, load_config, to_toml
+
+
+def test_defaults_are_the_paper_sasrec_settings() -> None:
+    config = load_config()
+    assert (config.model.hidden, config.model.blocks, config.model.heads) == (64, 2, 1)
+    assert (config.model.dropout, config.model.max_length) == (0.1, 200)
+    assert (config.train.lr, config.train.batch_size, config.train.max_epochs, config.train.patience) == (
+        0.001, 128, 100, 10,
+    )
+
+
+def test_file_and_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[train]\nloss = "bce"\nlr = 1\n[eval]\nks = [5]\n')
+    config = load_config(path, ["train.batch_size=7", "model.name=bert4rec", "data.dataset=ml-1m"])
+    assert config.train.loss == "bce" and config.train.lr == 1.0 and config.eval.ks == [5]
+    assert config.train.batch_size == 7 and config.model.name == "bert4rec" and config.data.dataset == "ml-1m"
+
+
+def test_round_trip_through_toml(tmp_path: Path) -> None:
+    config = load_config(None, ["train.loss=sampled_ce", 'data.path="a \\"b\\".txt"'])
+    path = tmp_path / "resolved.toml"
+    path.write_text(to_toml(config, header="seqrec train"))
+    assert load_config(path) == config
+
+
+@pytest.mark.parametrize(
+    ("text", "message"),
+    [
+        ("[train]\nlos = 'ce'\n", r"c\.toml: unknown key train\.los; known: loss"),
+        ("[trian]\nloss = 'ce'\n", r"c\.toml: unknown section \[trian\]"),
+        ("[train]\nbatch_size = '128'\n", r"c\.toml: train\.batch_size: expected int, got str"),
+        ("[eval]\nks = [10, 'x']\n", r"c\.toml: eval\.ks: expected int"),
+        ("[train\n", r"c\.toml: not valid TOML"),
+    ],
+)
+def test_bad_configs_name_file_and_key(tmp_path: Path, text: str, message: str) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text(text)
+    with pytest.raises(ConfigError, match=message):
+        load_config(path)
+
+
+def test_bad_override() -> None:
+    with pytest.raises(ConfigError, match="expected section.key=value"):
+        load_config(None, ["batch_size=3"])

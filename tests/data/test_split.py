@@ -30,8 +30,11 @@ def test_timeline() -> None:
     assert _raw(data, split.valid.targets) == ["d", "i"]
     assert _raw(data, split.test.targets) == ["e", "j"]
     # the validation input ends before its target; the test input includes the validation item
-    valid_inputs = [_raw(data, data.items[data.offsets[u] : e]) for u, e in zip(split.valid.users, split.valid.history_end, strict=False)]
-    test_inputs = [_raw(data, data.items[data.offsets[u] : e]) for u, e in zip(split.test.users, split.test.history_end, strict=False)]
+    def inputs(users: np.ndarray, ends: np.ndarray) -> list[list[str]]:
+        return [_raw(data, data.items[data.offsets[u] : e]) for u, e in zip(users, ends, strict=True)]
+
+    valid_inputs = inputs(split.valid.users, split.valid.history_end)
+    test_inputs = inputs(split.test.users, split.test.history_end)
     assert valid_inputs == [["a", "b", "c"], ["h"]]
     assert test_inputs == [["a", "b", "c", "d"], ["h", "i"]]
 

@@ -6,6 +6,7 @@ import argparse
 import shlex
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
 from seqrec.config import ConfigError, load_config
 from seqrec.data.interactions import DataError
@@ -14,9 +15,18 @@ from seqrec.data.interactions import DataError
 def _train(args: argparse.Namespace) -> int:
     from seqrec.experiments import run_experiment
 
-    config = load_config(args.config, args.set or [])
     command = "seqrec " + " ".join(shlex.quote(a) for a in sys.argv[1:])
-    metrics = run_experiment(config, args.out, command=command)
+    if args.resume:
+        if args.config or args.set:
+            raise ConfigError("--resume takes its config from DIR/config.toml; drop --config and --set")
+        args.out = args.resume
+        config_path = Path(args.resume) / "config.toml"
+        if not config_path.exists():
+            raise ConfigError(f"{config_path}: not found; --resume needs a directory written by seqrec train")
+        metrics = run_experiment(load_config(config_path), args.resume, resume=True)
+    else:
+        config = load_config(args.config, args.set or [])
+        metrics = run_experiment(config, args.out, command=command)
     test = metrics["test"]
     print(
         "test: " + "  ".join(f"{k}={v:.4f}" for k, v in test.items())
@@ -108,6 +118,7 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--config", help="TOML file (every field has a default)")
     train.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a config value")
     train.add_argument("--out", default="runs/latest", help="output directory (default: runs/latest)")
+    train.add_argument("--resume", metavar="DIR", help="continue an interrupted run from DIR/checkpoint.pt")
     train.set_defaults(handler=_train)
 
     datasets = commands.add_parser("datasets", help="list the dataset catalog and local copies")

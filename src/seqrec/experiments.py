@@ -102,26 +102,40 @@ def peak_rss_mb() -> float:
     return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
 
 
-def run_experiment(config: Config, out_dir: str | Path, command: str = "") -> dict[str, Any]:
-    """Train and test one model; write config.toml, log.jsonl, best.pt and (last) metrics.json.
+def run_experiment(config: Config, out_dir: str | Path, command: str = "", resume: bool = False) -> dict[str, Any]:
+    """Train and test one model; write config.toml, log.jsonl, checkpoint.pt, best.pt and (last) metrics.json.
 
     Data and model are prepared before the directory is touched, so bad input leaves nothing
     behind; a run that fails later leaves no ``metrics.json``, the mark of a finished run.
+    With ``resume``, training continues from the directory's ``checkpoint.pt`` (the state
+    after the last finished epoch) and ends exactly as the uninterrupted run would.
     """
     check_config(config)
+    out = Path(out_dir)
+    if resume and (out / "metrics.json").exists():
+        return dict(json.loads((out / "metrics.json").read_text(encoding="utf-8")))
     started = time.perf_counter()
     data = load_data(config)
     load_seconds = time.perf_counter() - started
     split = leave_one_out(data)
     model = build_model(config.model, data.n_items, seed=config.train.seed)
+    checkpoint = out / "checkpoint.pt"
+    history: list[dict[str, Any]] = []
+    if resume and checkpoint.exists():
+        from seqrec.training import load_checkpoint
 
-    out = Path(out_dir)
+        history = load_checkpoint(checkpoint)["history"]
+
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
         (out / "metrics.json").unlink(missing_ok=True)
-        write_atomic(out / "config.toml", to_toml(config, header=command))
-        log = (out / "log.jsonl").open("w", encoding="utf-8")
+        if not resume:
+            checkpoint.unlink(missing_ok=True)
+            write_atomic(out / "config.toml", to_toml(config, header=command))
+        # the log always restarts from what the checkpoint holds, so it never has a torn tail
+        write_atomic(out / "log.jsonl", "".join(json.dumps(row) + "\n" for row in history))
+        log = (out / "log.jsonl").open("a", encoding="utf-8")
     except OSError:
         if created:
             shutil.rmtree(out, ignore_errors=True)
@@ -135,7 +149,10 @@ def run_experiment(config: Config, out_dir: str | Path, command: str = "") -> di
               f"{row['epoch_seconds']:.1f}s + eval {row['eval_seconds']:.1f}s", flush=True)
 
     with log:
-        result = fit(model, split, config, on_epoch, lambda m, _: save_weights(m, out / "best.pt"))
+        result = fit(
+            model, split, config, on_epoch, lambda m, _: save_weights(m, out / "best.pt"),
+            checkpoint=checkpoint, resume=resume,
+        )
     device = torch.device(config.train.device)
     ev = config.eval
     started = time.perf_counter()
@@ -160,7 +177,7 @@ def run_experiment(config: Config, out_dir: str | Path, command: str = "") -> di
         "peak_rss_mb": peak_rss_mb(),
         "data": data.stats(),
         "seed": config.train.seed,
-        "torch_threads": torch.get_num_threads(),
+        "torch_threads": config.train.threads or torch.get_num_threads(),
         "command": command,
     }
     write_atomic(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")

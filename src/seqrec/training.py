@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import copy
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any
 
 import numpy as np
@@ -18,6 +20,8 @@ from seqrec.data.batches import CausalBatches, ClozeBatches, SequenceBatches, un
 from seqrec.data.split import EvalSet, LeaveOneOut
 from seqrec.evaluation import evaluate
 from seqrec.losses import LossSpec, get_loss
+
+CHECKPOINT_FORMAT = "seqrec-training-checkpoint-v1"
 
 
 @dataclass
@@ -90,20 +94,60 @@ def train_epoch(
     return total / max(count, 1)
 
 
+def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
+    """Write atomically: a temporary file in the same directory, then a rename."""
+    tmp = path.with_name(path.name + ".tmp")
+    torch.save(state, tmp)
+    os.replace(tmp, path)
+
+
+def load_checkpoint(path: Path) -> dict[str, Any]:
+    """Read a training checkpoint without executing code from it (``weights_only=True``)."""
+    try:
+        state = torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as error:  # a torn, truncated or foreign file
+        raise ValueError(f"{path}: not a readable seqrec checkpoint ({type(error).__name__}: {error})") from None
+    if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
+        raise ValueError(f"{path}: not a seqrec training checkpoint")
+    return state
+
+
 def fit(
     model: nn.Module,
     split: LeaveOneOut,
     config: Config,
     on_epoch: Callable[[dict[str, Any]], None] | None = None,
     on_improve: Callable[[nn.Module, int], None] | None = None,
+    checkpoint: Path | None = None,
+    resume: bool = False,
 ) -> TrainResult:
     """Train until ``max_epochs`` or ``patience`` epochs without a better validation metric.
 
-    The best epoch's weights are loaded back into ``model`` before returning.
+    The best epoch's weights are loaded back into ``model`` before returning. With
+    ``checkpoint``, the whole training state (weights, optimizer, both random generators,
+    early-stopping state, history) is written there after every epoch; with ``resume`` it is
+    read back first, so an interrupted run continues exactly where its last epoch ended.
     """
     train, ev = config.train, config.eval
+    threads = torch.get_num_threads()
     if train.threads > 0:
         torch.set_num_threads(train.threads)
+    try:
+        return _fit(model, split, config, on_epoch, on_improve, checkpoint, resume)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _fit(
+    model: nn.Module,
+    split: LeaveOneOut,
+    config: Config,
+    on_epoch: Callable[[dict[str, Any]], None] | None,
+    on_improve: Callable[[nn.Module, int], None] | None,
+    checkpoint: Path | None,
+    resume: bool,
+) -> TrainResult:
+    train, ev = config.train, config.eval
     device = torch.device(train.device)
     generator = set_seed(train.seed)
     model.to(device)
@@ -118,7 +162,22 @@ def fit(
     history: list[dict[str, Any]] = []
     train_seconds = 0.0
     stopped_early = False
-    for epoch in range(1, train.max_epochs + 1):
+    if resume and checkpoint is not None and checkpoint.exists():
+        state = load_checkpoint(checkpoint)
+        try:
+            model.load_state_dict(state["model"])
+        except RuntimeError as error:
+            raise ValueError(f"{checkpoint}: weights do not fit this model ({str(error).splitlines()[0]})") from None
+        optimizer.load_state_dict(state["optimizer"])
+        torch.set_rng_state(state["torch_rng"])
+        generator.set_state(state["batch_rng"])
+        best_metric, best_epoch, best_state = state["best_metric"], state["best_epoch"], state["best_state"]
+        best_valid, history, train_seconds = state["best_valid"], state["history"], state["train_seconds"]
+        stopped_early = state["stopped_early"]
+    first_epoch = len(history) + 1
+    if stopped_early:
+        first_epoch = train.max_epochs + 1
+    for epoch in range(first_epoch, train.max_epochs + 1):
         started = time.perf_counter()
         loss = train_epoch(model, batches, spec, n_negatives, optimizer, generator, device, f"epoch {epoch}")
         epoch_seconds = time.perf_counter() - started
@@ -129,8 +188,6 @@ def fit(
         row = {"epoch": epoch, "loss": loss, "valid": metrics, "epoch_seconds": epoch_seconds,
                "eval_seconds": eval_seconds, "elapsed_seconds": train_seconds}
         history.append(row)
-        if on_epoch is not None:
-            on_epoch(row)
         if metrics[ev.metric] > best_metric:
             best_metric, best_epoch, best_valid = metrics[ev.metric], epoch, metrics
             best_state = copy.deepcopy(model.state_dict())
@@ -138,6 +195,17 @@ def fit(
                 on_improve(model, epoch)
         elif epoch - best_epoch >= train.patience:
             stopped_early = True
+        if checkpoint is not None:
+            save_checkpoint(checkpoint, {
+                "format": CHECKPOINT_FORMAT, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
+                "torch_rng": torch.get_rng_state(), "batch_rng": generator.get_state(),
+                "best_metric": best_metric, "best_epoch": best_epoch, "best_state": best_state,
+                "best_valid": best_valid, "history": history, "train_seconds": train_seconds,
+                "stopped_early": stopped_early,
+            })
+        if on_epoch is not None:
+            on_epoch(row)
+        if stopped_early:
             break
     model.load_state_dict(best_state)
     return TrainResult(best_epoch, best_valid, history, train_seconds, stopped_early)

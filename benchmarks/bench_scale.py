@@ -59,6 +59,7 @@ def child_main(spec: dict[str, Any], result_file: str) -> None:
 def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
     import torch
 
+    from seqrec.fused_ce import DEFAULT_CHUNK_BYTES, chunk_rows, linear_cross_entropy
     from seqrec.losses import ce_loss, ce_loss_plain
     from seqrec.models.sasrec import SASRec
 
@@ -70,6 +71,10 @@ def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
     model = SASRec(items, hidden=HIDDEN, blocks=BLOCKS, heads=1, dropout=0.1, max_length=LENGTH)
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = ce_loss if spec["mode"] == "chunked" else ce_loss_plain
+    if spec["mode"] == "chunked" and spec.get("chunk_mb"):
+        def loss_fn(hidden: torch.Tensor, weights: torch.Tensor, targets: torch.Tensor, _: Any) -> torch.Tensor:
+            where = targets > 0  # ce_loss with another chunk size
+            return linear_cross_entropy(hidden[where], weights[1:], targets[where] - 1, spec["chunk_mb"] * 2**20)
     model.train()
     rss_before = common.rss_mb()
     seconds, losses = [], []
@@ -84,7 +89,9 @@ def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
         seconds.append(time.perf_counter() - started)
         losses.append(loss.item())
     timed = seconds[spec["warmup"] :]
+    chunk_bytes = (spec.get("chunk_mb") or 0) * 2**20 or DEFAULT_CHUNK_BYTES
     return {"status": "ok", "seconds_per_step": common.median(timed), "step_seconds_raw": seconds,
+            "chunk_rows": chunk_rows(items, chunk_bytes) if spec["mode"] == "chunked" else None,
             "losses": losses, "rss_before_steps_mb": rss_before, "versions": common.torch_info()}
 
 
@@ -95,6 +102,8 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--catalogs", type=lambda s: [int(x) for x in s.split(",")], default=[100_000, 1_000_000],
                         help="comma-separated catalog sizes")
+    parser.add_argument("--chunk-mb", type=lambda s: [int(x) for x in s.split(",")], default=[0],
+                        help="chunk sizes (MiB of logits) for the chunked loss; 0: seqrec's default (ce_loss)")
     parser.add_argument("--steps", type=int, default=3, help="timed steps (median)")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
@@ -116,11 +125,12 @@ def main() -> None:
     limit = args.memory_limit_gb or round(0.9 * common.mem_available_gb(), 1)
     results: list[dict[str, Any]] = []
     for items in args.catalogs:
-        for mode in ("chunked", "plain"):
-            spec = {"mode": mode, "items": items, "batch": BATCH, "length": LENGTH, "hidden": HIDDEN,
-                    "blocks": BLOCKS, "steps": args.steps, "warmup": args.warmup, "threads": args.threads,
-                    "seed": args.seed, "memory_limit_gb": max(limit, 0.0), "logits_gb": logits_gb(items)}
-            label = f"  {mode:8s} {items:>10,} items"
+        for mode, chunk_mb in [*(("chunked", c) for c in args.chunk_mb), ("plain", 0)]:
+            spec = {"mode": mode, "chunk_mb": chunk_mb, "items": items, "batch": BATCH, "length": LENGTH,
+                    "hidden": HIDDEN, "blocks": BLOCKS, "steps": args.steps, "warmup": args.warmup,
+                    "threads": args.threads, "seed": args.seed,
+                    "memory_limit_gb": max(limit, 0.0), "logits_gb": logits_gb(items)}
+            label = f"  {mode:8s} {chunk_mb or '':>4} {items:>10,} items"
             if mode == "plain" and items >= PLAIN_LIMIT_ITEMS and not args.allow_plain_1m:
                 why = (f"not run: needs {logits_gb(items):.1f} GB of N x I float32 logits (N = {BATCH * LENGTH}), "
                        "2-3x that at its peak; pass --allow-plain-1m to try")
@@ -135,14 +145,15 @@ def main() -> None:
                 print(f" {result['status']}: {result.get('error')}", flush=True)
             results.append(result)
 
-    headers = ["items", "loss", "status", "s/step", "peak RSS MiB", "logits GB", "plain / chunked time"]
+    headers = ["items", "loss", "chunk rows", "status", "s/step", "peak RSS MiB", "logits GB", "plain / chunked time"]
     table = []
     for r in results:
         chunked = next((c for c in results if c["items"] == r["items"] and c["mode"] == "chunked"), None)
         ratio = (r["seconds_per_step"] / chunked["seconds_per_step"]
                  if r["mode"] == "plain" and r["status"] == "ok" and chunked and chunked["status"] == "ok" else None)
-        table.append([r["items"], r["mode"], r["status"], r.get("seconds_per_step"), r.get("peak_rss_mb"),
-                      r["logits_gb"], ratio])
+        mode = r["mode"] + (f" ({r['chunk_mb']} MiB chunks)" if r["chunk_mb"] else "")
+        table.append([r["items"], mode, r.get("chunk_rows"), r["status"], r.get("seconds_per_step"),
+                      r.get("peak_rss_mb"), r["logits_gb"], ratio])
     print()
     print(common.text_table(headers, table))
     notes = [f"- {r['mode']} {r['items']:,} items: {r['status']}: {r['error']}" for r in results if r["status"] != "ok"]

@@ -1,4 +1,4 @@
-"""Command line: ``seqrec train``, ``seqrec datasets``."""
+"""Command line: ``seqrec train | reproduce | report | recommend | evaluate | datasets``."""
 
 from __future__ import annotations
 
@@ -108,6 +108,25 @@ def _evaluate(args: argparse.Namespace) -> int:
     return 0
 
 
+def _reproduce(args: argparse.Namespace) -> int:
+    from seqrec.reproduce import reproduce
+
+    models = args.models.split(",") if args.models else None
+    print(reproduce(args.dataset, args.out, models, args.seeds, args.max_epochs, args.quick, args.data_dir))
+    return 0
+
+
+def _report(args: argparse.Namespace) -> int:
+    from seqrec.report import find_runs, write_report
+
+    runs = find_runs([Path(d) for d in args.dirs])
+    if not runs:
+        raise ConfigError(f"no run directories (with config.toml) in {', '.join(args.dirs)}")
+    out = Path(args.out) if args.out else Path(args.dirs[0])
+    print(write_report(runs, out, quick=args.quick))
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="seqrec", description="Sequential recommendation: train, evaluate, reproduce."
@@ -120,6 +139,22 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--out", default="runs/latest", help="output directory (default: runs/latest)")
     train.add_argument("--resume", metavar="DIR", help="continue an interrupted run from DIR/checkpoint.pt")
     train.set_defaults(handler=_train)
+
+    reproduce = commands.add_parser("reproduce", help="the paper's table on one dataset, with time beside quality")
+    reproduce.add_argument("--dataset", default="synthetic", help="ml-1m, beauty, ... (default: built-in synthetic)")
+    reproduce.add_argument("--out", help="output directory (default: results/DATASET)")
+    reproduce.add_argument("--models", help="comma-separated subset of bert4rec,sasrec-bce,sasrec-ce,sasrec-sampled-ce")
+    reproduce.add_argument("--seeds", type=int, default=1, help="seeds per model; the table gives mean ± std")
+    reproduce.add_argument("--max-epochs", type=int, help="cap every run's epochs (rows say when a run hit it)")
+    reproduce.add_argument("--quick", action="store_true", help="a small budget for a demo, labelled as such")
+    reproduce.add_argument("--data-dir", help="directory looked at first for dataset files")
+    reproduce.set_defaults(handler=_reproduce)
+
+    report = commands.add_parser("report", help="rebuild results.md/.csv and curves.png from run directories")
+    report.add_argument("dirs", nargs="+", help="run directories, or directories holding them")
+    report.add_argument("--out", help="where to write (default: the first directory)")
+    report.add_argument("--quick", action="store_true", help="label the rows as a quick demo budget")
+    report.set_defaults(handler=_report)
 
     datasets = commands.add_parser("datasets", help="list the dataset catalog and local copies")
     datasets.add_argument("--data-dir", default=None, help="directory looked at first (else SEQREC_DATA_DIR)")
@@ -147,7 +182,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     try:
         return int(args.handler(args))
-    except (ConfigError, DataError, ValueError, FileNotFoundError) as error:
+    except (ConfigError, DataError, ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"seqrec: error: {error}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -128,7 +128,7 @@ def fit(
     early-stopping state, history) is written there after every epoch; with ``resume`` it is
     read back first, so an interrupted run continues exactly where its last epoch ended.
     """
-    train, ev = config.train, config.eval
+    train = config.train
     threads = torch.get_num_threads()
     if train.threads > 0:
         torch.set_num_threads(train.threads)

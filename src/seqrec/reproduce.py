@@ -115,7 +115,7 @@ def reproduce(
                 "quick": quick, "command": "seqrec " + " ".join(sys.argv[1:])}
     (out_dir / "reproduce.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
     failed = [plan.out.name for plan in plans if execute(plan) != 0]
-    runs = find_runs([plan.out for plan in plans if (plan.out / "config.toml").exists()])
+    runs = find_runs([out_dir])  # every run in the directory, so partial grids add up
     title = f"seqrec reproduce --dataset {dataset}" + (" (QUICK: a demo budget, not the paper's)" if quick else "")
     table = write_report(runs, out_dir, quick=quick, title=title)
     if failed:

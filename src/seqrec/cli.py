@@ -8,8 +8,19 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from seqrec.config import ConfigError, load_config
+from seqrec.config import Config, ConfigError, load_config
 from seqrec.data.interactions import DataError
+
+
+def _checked(config: Config, source: str) -> Config:
+    """``config`` after :func:`check_config`, whose errors are prefixed with the config's source."""
+    from seqrec.experiments import check_config
+
+    try:
+        check_config(config)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    return config
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -23,10 +34,13 @@ def _train(args: argparse.Namespace) -> int:
         config_path = Path(args.resume) / "config.toml"
         if not config_path.exists():
             raise ConfigError(f"{config_path}: not found; --resume needs a directory written by seqrec train")
-        metrics = run_experiment(load_config(config_path), args.resume, resume=True)
+        metrics = run_experiment(_checked(load_config(config_path), str(config_path)), args.resume, resume=True)
     else:
         config = load_config(args.config, args.set or [])
-        metrics = run_experiment(config, args.out, command=command)
+        source = (args.config or "<defaults>") + (" with --set" if args.set else "")
+        metrics = run_experiment(_checked(config, source), args.out, command=command)
+    if "test" not in metrics:  # a non-zero rank under torchrun: rank 0 reports
+        return 0
     test = metrics["test"]
     print(
         "test: " + "  ".join(f"{k}={v:.4f}" for k, v in test.items())

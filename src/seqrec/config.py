@@ -85,6 +85,8 @@ def _coerce(value: Any, kind: Any, where: str) -> Any:
     if kind is bool or kind is str or kind is int or kind is float:
         if type(value) is not kind:
             raise ConfigError(f"{where}: expected {kind.__name__}, got {type(value).__name__} {value!r}")
+        if isinstance(value, int) and not -(2**63) <= value < 2**63:
+            raise ConfigError(f"{where}: {value} is outside the 64-bit integer range")
         return value
     if typing.get_origin(kind) is list:
         (item_kind,) = typing.get_args(kind)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import math
 import os
 import shutil
 import time
@@ -12,8 +13,9 @@ from typing import Any
 import torch
 from torch import nn
 
+from seqrec import distributed
 from seqrec.config import Config, to_toml
-from seqrec.data.interactions import Interactions
+from seqrec.data.interactions import DataError, Interactions
 from seqrec.data.split import leave_one_out
 from seqrec.evaluation import Popularity, evaluate
 from seqrec.models import build_model
@@ -23,7 +25,7 @@ from seqrec.training import fit
 def load_data(config: Config) -> Interactions:
     """The interactions a config names: a file path, a catalog dataset or the synthetic default."""
     from seqrec.data.catalog import load_dataset
-    from seqrec.data.readers import read_interactions
+    from seqrec.data.readers import guess_format, read_interactions
 
     data = config.data
     filters: dict[str, Any] = {
@@ -32,8 +34,11 @@ def load_data(config: Config) -> Interactions:
         "drop_duplicates": data.drop_duplicates,
     }
     if data.path:
+        fmt = guess_format(data.path) if data.format == "auto" else data.format
+        if fmt != "table":  # the column names only mean something to tables
+            return read_interactions(data.path, fmt, **filters)
         table = {"user_col": data.user_col, "item_col": data.item_col, "timestamp_col": data.timestamp_col or None}
-        return read_interactions(data.path, data.format, **table, **filters)
+        return read_interactions(data.path, fmt, **table, **filters)
     interactions = load_dataset(data.dataset, data.data_dir or None)
     if any(filters.values()):
         # refilter through the same constructor; timestamps are already reflected in the order
@@ -77,9 +82,34 @@ def check_config(config: Config) -> None:
             f"model.hidden ({config.model.hidden}) must be divisible by model.heads ({config.model.heads})"
         )
     if not 0.0 <= config.model.dropout < 1.0 or not 0.0 < config.model.mask_prob < 1.0:
-        raise ConfigError("model.dropout must be in [0, 1) and model.mask_prob in (0, 1)")
+        raise ConfigError(f"model.dropout must be in [0, 1) and model.mask_prob in (0, 1), "
+                          f"got {config.model.dropout} and {config.model.mask_prob}")
     if any(k < 1 for k in config.eval.ks):
         raise ConfigError(f"eval.ks must be positive, got {config.eval.ks}")
+    train = config.train
+    if not math.isfinite(train.lr) or train.lr <= 0 or not math.isfinite(train.weight_decay) or train.weight_decay < 0:
+        raise ConfigError(f"train.lr must be > 0 and train.weight_decay >= 0, got {train.lr} and {train.weight_decay}")
+    at_least = {"train.patience": (train.patience, 1), "train.negatives": (train.negatives, 0),
+                "train.threads": (train.threads, 0), "train.seed": (train.seed, 0),
+                "model.ff_hidden": (config.model.ff_hidden, 0)}
+    for key, (value, low) in at_least.items():
+        if value < low:
+            raise ConfigError(f"{key} must be at least {low}, got {value}")
+    _check_device(train.device)
+
+
+def _check_device(name: str) -> None:
+    """``train.device`` must name a device this machine has (checked without starting CUDA)."""
+    from seqrec.config import ConfigError
+
+    try:
+        device = torch.device(name)
+    except (RuntimeError, ValueError) as error:
+        raise ConfigError(f"train.device {name!r} is not a torch device ({error})") from None
+    if device.type == "cuda" and (device.index or 0) >= (torch.cuda.device_count() if torch.cuda.is_available() else 0):
+        raise ConfigError(f"train.device {name!r}: no such CUDA device here (use train.device=cpu)")
+    if device.type == "mps" and not torch.backends.mps.is_available():
+        raise ConfigError(f"train.device {name!r}: MPS is not available here (use train.device=cpu)")
 
 
 def write_atomic(path: Path, text: str) -> None:
@@ -118,6 +148,9 @@ def run_experiment(config: Config, out_dir: str | Path, command: str = "", resum
     data = load_data(config)
     load_seconds = time.perf_counter() - started
     split = leave_one_out(data)
+    if len(split.valid) == 0:
+        raise DataError(f"{config.data.path or config.data.dataset}: no user has 3 or more interactions, "
+                        "leave-one-out has nothing to validate on")
     model = build_model(config.model, data.n_items, seed=config.train.seed)
     checkpoint = out / "checkpoint.pt"
     history: list[dict[str, Any]] = []
@@ -126,6 +159,10 @@ def run_experiment(config: Config, out_dir: str | Path, command: str = "", resum
 
         history = load_checkpoint(checkpoint)["history"]
 
+    ctx = distributed.context(config.train.device)
+    if not ctx.is_main:  # other ranks train in step with rank 0 and write nothing
+        result = fit(model, split, config, checkpoint=checkpoint, resume=resume)
+        return {"best_epoch": result.best_epoch, "valid": result.best_valid}
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
     try:
@@ -178,6 +215,7 @@ def run_experiment(config: Config, out_dir: str | Path, command: str = "", resum
         "data": data.stats(),
         "seed": config.train.seed,
         "torch_threads": config.train.threads or torch.get_num_threads(),
+        "processes": ctx.world,
         "command": command,
     }
     write_atomic(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")

@@ -15,9 +15,11 @@ import torch
 from torch import nn
 from tqdm import tqdm
 
+from seqrec import distributed
 from seqrec.config import Config
 from seqrec.data.batches import CausalBatches, ClozeBatches, SequenceBatches, uniform_negatives, unseen_negatives
 from seqrec.data.split import EvalSet, LeaveOneOut
+from seqrec.distributed import Distributed, shard
 from seqrec.evaluation import evaluate
 from seqrec.losses import LossSpec, get_loss
 
@@ -73,15 +75,27 @@ def draw_negatives(
 def train_epoch(
     model: nn.Module, batches: SequenceBatches, spec: LossSpec, n_negatives: int,
     optimizer: torch.optim.Optimizer, generator: torch.Generator, device: torch.device, desc: str,
+    ctx: Distributed | None = None, encoder: nn.Module | None = None,
+    negative_generator: torch.Generator | None = None,
 ) -> float:
-    """One pass over the training users; returns the mean batch loss."""
+    """One pass over the training users; returns the mean batch loss.
+
+    ``generator`` orders the batches (and masks them, for cloze); negatives come from
+    ``negative_generator`` (the same generator unless given). Under DDP, ``encoder`` is the
+    wrapped model and each process trains on its shard of every batch.
+    """
+    ctx = ctx or Distributed()
     model.train()
+    encode = encoder if encoder is not None else model.encode  # type: ignore[operator]
+    negative_generator = negative_generator or generator
     n_items: int = model.n_items  # type: ignore[assignment]
     total, count = 0.0, 0
-    progress = tqdm(batches.epoch(generator), total=len(batches), desc=desc, leave=False, disable=None)
-    for rows, inputs, targets in progress:
-        negatives = draw_negatives(spec, n_negatives, batches, rows, targets, n_items, generator)
-        hidden = model.encode(inputs.to(device))  # type: ignore[operator]
+    progress = tqdm(batches.epoch(generator), total=len(batches), desc=desc, leave=False,
+                    disable=None if ctx.is_main else True)
+    for batch in progress:
+        rows, inputs, targets = shard(ctx, *batch)
+        negatives = draw_negatives(spec, n_negatives, batches, rows, targets, n_items, negative_generator)
+        hidden = encode(inputs.to(device))  # type: ignore[operator]
         loss = spec.fn(
             hidden, model.output_embeddings(), targets.to(device),  # type: ignore[operator]
             None if negatives is None else negatives.to(device),
@@ -149,8 +163,12 @@ def _fit(
 ) -> TrainResult:
     train, ev = config.train, config.eval
     device = torch.device(train.device)
+    ctx = distributed.context(train.device)
     generator = set_seed(train.seed)
+    # single process: one generator for everything; under DDP each rank draws its own negatives
+    negative_generator = torch.Generator().manual_seed(train.seed + 7919 * ctx.rank) if ctx.active else generator
     model.to(device)
+    encoder = distributed.wrap(model, ctx, device) if ctx.active else None
     spec = get_loss(train.loss)
     n_negatives = train.negatives or spec.default_negatives
     batches = make_batches(model, split, config)
@@ -179,7 +197,10 @@ def _fit(
         first_epoch = train.max_epochs + 1
     for epoch in range(first_epoch, train.max_epochs + 1):
         started = time.perf_counter()
-        loss = train_epoch(model, batches, spec, n_negatives, optimizer, generator, device, f"epoch {epoch}")
+        loss = train_epoch(
+            model, batches, spec, n_negatives, optimizer, generator, device, f"epoch {epoch}",
+            ctx, encoder, negative_generator,
+        )
         epoch_seconds = time.perf_counter() - started
         started = time.perf_counter()
         metrics = evaluate(model, split.data, valid, ev.ks, ev.filter_seen, ev.batch_size, device)  # type: ignore[arg-type]
@@ -191,11 +212,11 @@ def _fit(
         if metrics[ev.metric] > best_metric:
             best_metric, best_epoch, best_valid = metrics[ev.metric], epoch, metrics
             best_state = copy.deepcopy(model.state_dict())
-            if on_improve is not None:
+            if on_improve is not None and ctx.is_main:
                 on_improve(model, epoch)
         elif epoch - best_epoch >= train.patience:
             stopped_early = True
-        if checkpoint is not None:
+        if checkpoint is not None and ctx.is_main:
             save_checkpoint(checkpoint, {
                 "format": CHECKPOINT_FORMAT, "model": model.state_dict(), "optimizer": optimizer.state_dict(),
                 "torch_rng": torch.get_rng_state(), "batch_rng": generator.get_state(),
@@ -203,7 +224,7 @@ def _fit(
                 "best_valid": best_valid, "history": history, "train_seconds": train_seconds,
                 "stopped_early": stopped_early,
             })
-        if on_epoch is not None:
+        if on_epoch is not None and ctx.is_main:
             on_epoch(row)
         if stopped_early:
             break

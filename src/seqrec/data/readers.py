@@ -114,9 +114,9 @@ def _scan_for_bad_line(
                         f"got {len(fields)}: {line.strip()[:80]!r}"
                     )
                 for i in int_fields:
-                    if not _is_int(fields[i]):
+                    if problem := _int_problem(fields[i]):
                         return DataError(
-                            f"{path}: line {lineno}: field {i + 1} is not an integer: {fields[i][:40]!r}; "
+                            f"{path}: line {lineno}: field {i + 1} is {problem}: {fields[i][:40]!r}; "
                             f"expected {expected}"
                         )
     except (EOFError, OSError, zlib.error) as err:
@@ -252,9 +252,9 @@ def read_user_lines(path: PathLike, **filters: Any) -> Interactions:
     try:
         values = np.array(tokens).astype(np.int64)
     except (ValueError, OverflowError):
-        k = next(k for k, t in enumerate(tokens) if not _is_int(t))
+        k = next(k for k, t in enumerate(tokens) if _int_problem(t))
         raise DataError(
-            f"{path}: line {token_line[k] + 1}: not an integer: {tokens[k][:40]!r}; "
+            f"{path}: line {token_line[k] + 1}: {_int_problem(tokens[k])}: {tokens[k][:40]!r}; "
             "expected 'user item1 item2 ...' integers"
         ) from None
     first = np.concatenate(
@@ -271,12 +271,15 @@ def read_user_lines(path: PathLike, **filters: Any) -> Interactions:
     return Interactions.from_arrays(users, values[~first], source=str(path), **filters)
 
 
-def _is_int(token: str | bytes) -> bool:
+def _int_problem(token: str | bytes) -> str | None:
+    """Why ``token`` is not an int64 id ("not an integer", out of range), or None if it is one."""
     try:
-        np.int64(int(token))
-    except (ValueError, OverflowError):
-        return False
-    return True
+        value = int(token)
+    except ValueError:
+        return "not an integer"
+    if not -(2**63) <= value < 2**63:
+        return "an integer outside the int64 range"
+    return None
 
 
 # --------------------------------------------------------------------------- named columns

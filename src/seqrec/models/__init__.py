@@ -21,4 +21,9 @@ def build_model(config: ModelConfig, n_items: int, seed: int | None = None) -> n
         torch.manual_seed(seed)
     if config.name not in MODELS:
         raise ValueError(f"unknown model {config.name!r}; known: {', '.join(sorted(MODELS))}")
-    return MODELS[config.name].from_config(config, n_items)  # type: ignore[attr-defined]
+    try:
+        return MODELS[config.name].from_config(config, n_items)  # type: ignore[attr-defined]
+    except RuntimeError as error:  # e.g. torch's allocator refusing a huge max_length or hidden
+        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
+        raise ValueError(f"cannot build a {config.name!r} model with model.hidden={config.hidden}, "
+                         f"model.max_length={config.max_length} and {n_items} items ({first})") from None

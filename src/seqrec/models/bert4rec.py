@@ -78,6 +78,10 @@ class BERT4Rec(nn.Module):
             x = block(x, mask) * valid[..., None]
         return self.head(x)
 
+    def forward(self, items: torch.Tensor) -> torch.Tensor:
+        """Same as ``encode`` (what DistributedDataParallel calls)."""
+        return self.encode(items)
+
     def output_embeddings(self) -> torch.Tensor:
         """Tied output matrix [I + 1, D] (padding row 0, items 1..n; the mask token is no candidate)."""
         return self.item_embedding.weight[: self.n_items + 1]

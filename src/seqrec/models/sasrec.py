@@ -75,6 +75,10 @@ class SASRec(nn.Module):
             x = block(x, mask) * valid[..., None]
         return self.final_norm(x)
 
+    def forward(self, items: torch.Tensor) -> torch.Tensor:
+        """Same as ``encode`` (what DistributedDataParallel calls)."""
+        return self.encode(items)
+
     def output_embeddings(self) -> torch.Tensor:
         """Tied output matrix [I + 1, D]; row 0 is padding and never a candidate."""
         return self.item_embedding.weight

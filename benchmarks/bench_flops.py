@@ -25,7 +25,8 @@ exponentials per position of ``ce``, which are memory- rather than FLOP-bound).
 
 Two counts are given. *useful*: only real positions; a causal (SASRec) position t of a
 sequence attends to c = t keys, a bidirectional (BERT4Rec) one to all r real positions of its
-sequence. *executed*: what seqrec computes: every position of the batch after trimming common
+sequence. *executed*: what seqrec computes: every position of the batch (or of each of its
+``length_groups`` parts of similar length, as ``train_epoch`` runs it) after trimming common
 leading padding (B x L'), dense L' x L' attention, output layer on target positions only
 (``sampled_ce``: on all B x L' positions, as it scores the shared negatives before selecting).
 The same count for RecTools (sequences padded to 200, every position scored, full softmax over
@@ -108,7 +109,16 @@ def output_width(loss: str, negatives: int, n_items: int) -> int:
     return n_items if loss == "ce" else 1 + negatives
 
 
-def epoch_flops(model: str, loss: str, negatives: int, seed: int) -> dict[str, Any]:
+def split_parts(rows: Any, inputs: Any, targets: Any, groups: int) -> list[tuple[Any, Any, Any]]:
+    """A batch as ``train_epoch`` runs it: ``length_groups`` parts of similar length, when seqrec has them."""
+    try:
+        from seqrec.data.batches import split_by_length
+    except ImportError:
+        return [(rows, inputs, targets)]
+    return split_by_length(rows, inputs, targets, groups)  # type: ignore[no-any-return]
+
+
+def epoch_flops(model: str, loss: str, negatives: int, seed: int, length_groups: int) -> dict[str, Any]:
     """Useful, executed (seqrec) and RecTools-executed training FLOPs of one ML-1M epoch."""
     import torch
     from _ml1m import load_ml1m_split
@@ -132,18 +142,19 @@ def epoch_flops(model: str, loss: str, negatives: int, seed: int) -> dict[str, A
 
     useful = executed = 0.0
     positions = targets = executed_positions = 0
-    for _, inputs, target in batches.epoch(torch.Generator().manual_seed(seed)):
-        real = (inputs != 0).sum(1).double()  # [B] real positions per row
-        b, length = inputs.shape
-        n_targets = int((target > 0).sum())
-        span = (real * (real + 1) / 2) if causal else real**2  # sum over positions of the keys attended
-        useful += BLOCKS * (per_position(model) * float(real.sum()) + 4 * HIDDEN * float(span.sum()))
-        executed += BLOCKS * (per_position(model) * b * length + 4 * HIDDEN * b * length**2)
-        useful += 2 * HIDDEN * width * n_targets
-        # sampled_ce scores its shared negatives at every position of the batch, then keeps the targets
-        executed += 2 * HIDDEN * width * (b * length if loss == "sampled_ce" else n_targets)
-        positions, targets = positions + int(real.sum()), targets + n_targets
-        executed_positions += b * length
+    for rows, batch_inputs, batch_targets in batches.epoch(torch.Generator().manual_seed(seed)):
+        for _, inputs, target in split_parts(rows, batch_inputs, batch_targets, length_groups):
+            real = (inputs != 0).sum(1).double()  # [B] real positions per row
+            b, length = inputs.shape
+            n_targets = int((target > 0).sum())
+            span = (real * (real + 1) / 2) if causal else real**2  # sum over positions of the keys attended
+            useful += BLOCKS * (per_position(model) * float(real.sum()) + 4 * HIDDEN * float(span.sum()))
+            executed += BLOCKS * (per_position(model) * b * length + 4 * HIDDEN * b * length**2)
+            useful += 2 * HIDDEN * width * n_targets
+            # sampled_ce scores its shared negatives at every position of the part, then keeps the targets
+            executed += 2 * HIDDEN * width * (b * length if loss == "sampled_ce" else n_targets)
+            positions, targets = positions + int(real.sum()), targets + n_targets
+            executed_positions += b * length
 
     sessions = len(batches.starts) if hasattr(batches, "starts") else split.data.n_users
     rectools_width = data.n_items + RECTOOLS_EXTRA_TOKENS[model] if loss == "ce" else 1 + negatives
@@ -182,6 +193,8 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--min-seconds", type=float, default=0.5, help="per trial")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--length-groups", type=int, default=None,
+                        help="seqrec's train.length_groups for the executed count (default: the config's)")
     parser.add_argument("--train-json", type=Path, default=common.RESULTS / "train_ml1m.json")
     parser.add_argument("--out", type=Path, default=common.RESULTS)
     args = parser.parse_args()
@@ -193,6 +206,9 @@ def main() -> None:
     if args.threads > 0:
         torch.set_num_threads(args.threads)
     torch.manual_seed(args.seed)
+    from seqrec.config import Config
+
+    length_groups = args.length_groups or getattr(Config().train, "length_groups", 1)
     machine = common.machine_info() | common.torch_info()
 
     print(f"matmul throughput, float32, {torch.get_num_threads()} torch thread(s):")
@@ -209,7 +225,7 @@ def main() -> None:
     work = []
     for model, loss, negatives in ROWS:
         row: dict[str, Any] = {"model": model, "loss": loss, "negatives": negatives}
-        row |= epoch_flops(model, loss, negatives, args.seed)
+        row |= epoch_flops(model, loss, negatives, args.seed, length_groups)
         times = seconds.get((model, loss, negatives), {})
         row["seqrec_seconds_per_epoch"] = times.get("seqrec")
         row["rectools_seconds_per_epoch"] = times.get("rectools")
@@ -255,7 +271,8 @@ def main() -> None:
         "",
         "Training FLOPs per epoch = 3 x forward (see the docstring of benchmarks/bench_flops.py for the formula). "
         "'useful' counts real positions and causal spans only; 'executed' what the library computes (seqrec: "
-        "batches trimmed to their longest sequence, dense attention; RecTools: every sequence padded to 200 and "
+        f"batches run as {length_groups} part(s) of similar length, each trimmed to its longest sequence, dense "
+        "attention; RecTools: every sequence padded to 200 and "
         "every position scored). GFLOP/s = executed FLOPs / the epoch time of bench_train "
         f"({args.train_json.name if args.train_json.exists() else 'not found: run bench_train.py first'}).",
         "",
@@ -265,7 +282,8 @@ def main() -> None:
         "",
         common.machine_markdown(machine),
     ])
-    payload = {"machine": machine, "peak_gflops": peak, "ce_chunk_gflops": dominant, "throughput": throughput,
+    payload = {"machine": machine, "length_groups": length_groups, "peak_gflops": peak,
+               "ce_chunk_gflops": dominant, "throughput": throughput,
                "epoch": work, "train_json": str(args.train_json)}
     paths = common.write_outputs("flops", payload, markdown, args.out)
     print("\nwrote " + ", ".join(str(p) for p in paths))

@@ -20,7 +20,8 @@ Each measurement runs in a fresh interpreter (peak RSS = that child's ``VmHWM``)
 one warm-up epoch, then the median of ``--epochs`` epochs. With ``--batches N`` every "epoch"
 is only the first N batches (same warm-up and median), and the median is extrapolated to a
 full epoch (48 batches on ML-1M) as ``median * full_batches / N``. seqrec is timed around
-``seqrec.training.train_epoch`` (what ``seqrec train`` runs, batches and negatives included);
+``seqrec.training.train_epoch`` (what ``seqrec train`` runs, batches and negatives included,
+with the config's ``length_groups`` unless ``--length-groups`` is given);
 RecTools by a Lightning callback from ``on_train_epoch_start`` to ``on_train_epoch_end``
 (data loading, collation and negative sampling included; dataset preparation before the
 first epoch is not, as for seqrec).
@@ -69,6 +70,21 @@ class FirstBatches:
         return getattr(self.batches, name)
 
 
+def train_epoch_kwargs(config: Any) -> dict[str, Any]:
+    """Keyword arguments ``seqrec.training.fit`` passes to ``train_epoch`` beyond the basic ones.
+
+    ``length_groups`` (batches run as parts of similar length) when this seqrec has it, with
+    the config's value, so that the benchmark times what ``fit`` runs.
+    """
+    import inspect
+
+    from seqrec.training import train_epoch
+
+    if "length_groups" in inspect.signature(train_epoch).parameters:
+        return {"length_groups": getattr(config.train, "length_groups", 1)}
+    return {}
+
+
 def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
     import torch
     from _ml1m import load_ml1m_split
@@ -91,6 +107,9 @@ def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
     config.model.ff_hidden, config.model.mask_prob = FF_HIDDEN[name], MASK_PROB
     config.train.loss, config.train.negatives, config.train.batch_size = spec["loss"], spec["negatives"], BATCH
     config.train.lr, config.train.seed = LR, spec["seed"]
+    if spec.get("length_groups") is not None:
+        config.train.length_groups = spec["length_groups"]  # type: ignore[attr-defined]
+    extra = train_epoch_kwargs(config)
 
     generator = set_seed(spec["seed"])
     model = build_model(config.model, data.n_items)
@@ -106,7 +125,8 @@ def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
     seconds, losses = [], []
     for epoch in range(spec["warmup"] + spec["epochs"]):
         started = time.perf_counter()
-        losses.append(train_epoch(model, timed, loss, n_negatives, optimizer, generator, device, f"epoch {epoch}"))
+        losses.append(train_epoch(model, timed, loss, n_negatives, optimizer, generator, device, f"epoch {epoch}",
+                                  **extra))
         seconds.append(time.perf_counter() - started)
     return {
         "n_negatives": n_negatives if loss.sampler != "none" else 0,
@@ -114,6 +134,7 @@ def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
         "timed_batches": len(timed),
         "epoch_seconds_raw": seconds,
         "losses": losses,
+        "train_epoch_kwargs": extra,
         "rss_before_training_mb": rss_before,
         "versions": common.torch_info() | {"seqrec": seqrec.__version__},
     }
@@ -243,7 +264,7 @@ def rectools_sampled_gb(n_negatives: int) -> float:
 def plan(args: argparse.Namespace) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     """(seqrec spec, RecTools spec) pairs in run order; a spec may carry a reason to skip it."""
     base = {"epochs": args.epochs, "warmup": args.warmup, "batches": args.batches, "threads": args.threads,
-            "seed": args.seed}
+            "seed": args.seed, "length_groups": args.length_groups}
     pairs: list[tuple[str, str, int]] = [("sasrec", "bce", 1), ("sasrec", "ce", 0)]
     pairs += [("sasrec", "sampled_ce", n) for n in args.sampled_negatives]
     pairs += [("bert4rec", "ce", 0)]
@@ -340,6 +361,8 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=0, help="time only this many batches per epoch, extrapolate")
     parser.add_argument("--threads", type=int, default=0, help="torch threads in every child (0: torch's default)")
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--length-groups", type=int, default=None,
+                        help="seqrec's train.length_groups (default: the config's default, as `seqrec train`)")
     parser.add_argument("--sampled-negatives", type=lambda s: [int(x) for x in s.split(",")], default=[3000, 256],
                         help="comma-separated negatives for the sampled softmax rows")
     parser.add_argument("--only", nargs="*", help="rows to run, e.g. sasrec-ce bert4rec-ce")
@@ -357,6 +380,7 @@ def main() -> None:
 
     args.rectools_python = None if args.no_rectools else common.rectools_python(args.rectools_python)
     machine = common.machine_info()
+    from seqrec.config import Config
     from seqrec.models import MODELS
 
     if "bert4rec" not in MODELS:
@@ -381,6 +405,7 @@ def main() -> None:
         "settings": {"max_length": MAX_LENGTH, "hidden": HIDDEN, "blocks": BLOCKS, "batch_size": BATCH,
                      "dropout": DROPOUT, "lr": LR, "heads": HEADS, "ff_hidden": FF_HIDDEN, "mask_prob": MASK_PROB,
                      "epochs": args.epochs, "warmup": args.warmup, "batches": args.batches,
+                     "seqrec_length_groups": args.length_groups or getattr(Config().train, "length_groups", 1),
                      "timing": "extrapolated from the first N batches" if args.batches else "full epochs"},
         "machine": machine,
         "comparisons": summary,

@@ -108,3 +108,26 @@ def test_gradients_reach_hidden_and_item_embeddings(name: str) -> None:
 def test_unknown_loss_lists_known_names() -> None:
     with pytest.raises(ValueError, match="known: bce, ce, sampled_ce"):
         get_loss("softmax")
+
+
+def test_length_groups_give_the_same_gradient_as_one_batch() -> None:
+    import numpy as np
+
+    from seqrec.data.batches import split_by_length
+    from seqrec.models.sasrec import SASRec
+
+    torch.manual_seed(3)
+    model = SASRec(20, hidden=8, blocks=1, dropout=0.0, max_length=6)
+    inputs = torch.tensor([[0, 0, 0, 0, 1, 2], [3, 4, 5, 6, 7, 8], [0, 0, 0, 9, 10, 11], [0, 0, 0, 0, 0, 12]])
+    targets = torch.tensor([[0, 0, 0, 0, 2, 3], [4, 5, 6, 7, 8, 9], [0, 0, 0, 10, 11, 12], [0, 0, 0, 0, 0, 13]])
+
+    def gradients(groups: int) -> list[torch.Tensor]:
+        model.zero_grad()
+        total = int((targets > 0).sum())
+        for _, part_inputs, part_targets in split_by_length(np.arange(4), inputs, targets, groups):
+            share = int((part_targets > 0).sum()) / total
+            (ce_loss(model.encode(part_inputs), model.output_embeddings(), part_targets) * share).backward()
+        return [p.grad.clone() for p in model.parameters() if p.grad is not None]
+
+    for a, b in zip(gradients(1), gradients(3), strict=True):
+        torch.testing.assert_close(a, b, rtol=1e-5, atol=1e-6)

@@ -46,7 +46,7 @@ from seqrec.data.readers import from_dataframe
 from seqrec.data.split import EvalSet, LeaveOneOut, leave_one_out
 from seqrec.evaluation import NextItemScorer, Popularity, evaluate
 from seqrec.models import build_model
-from seqrec.training import TrainResult, fit, validation_subset
+from seqrec.training import TrainResult, fit, mismatch, safe_load, validation_subset
 
 FILE_FORMAT = "seqrec-model"
 FILE_VERSION = 1
@@ -103,6 +103,8 @@ def _lookup(keys: np.ndarray, values: Any) -> tuple[np.ndarray, np.ndarray]:
 
 def _as_storable(ids: np.ndarray) -> torch.Tensor | list[str]:
     """Raw ids as a tensor (numbers) or a list of str: both load with ``weights_only=True``."""
+    if ids.dtype.kind == "u" and len(ids) and int(ids.max()) > np.iinfo(np.int64).max:
+        return torch.from_numpy(ids.astype(np.uint64))  # ids beyond int64 would wrap around as int64
     if ids.dtype.kind in "iub":
         return torch.from_numpy(ids.astype(np.int64))
     if ids.dtype.kind == "f":
@@ -430,9 +432,8 @@ class SequentialRecommender:
         try:
             model.load_state_dict(state_dict)
         except (RuntimeError, ValueError) as error:
-            first = str(error).strip().splitlines()[0]
             raise ValueError(f"{source}: the weights do not fit a {config.model.name!r} model with "
-                             f"{data.n_items} items and this config ({first})") from None
+                             f"{data.n_items} items and this config ({mismatch(error)})") from None
         est.model_ = model.to(torch.device(config.train.device)).eval()
         est.data_, est.popularity_ = data, counts
         return est
@@ -466,11 +467,7 @@ def load(path: str | Path, device: str | None = None) -> SequentialRecommender:
         return load_run(path, device)
     if not path.is_file():
         raise FileNotFoundError(f"{path}: no such model file")
-    try:
-        payload = torch.load(path, map_location="cpu", weights_only=True)
-    except Exception as error:  # truncated zip, not a torch file, a pickled class, ...
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-        raise ValueError(f"{path}: not a readable seqrec model file ({first})") from None
+    payload = safe_load(path, "seqrec model file")  # truncated zip, not a torch file, a pickled class, ...
     if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:
         raise ValueError(f"{path}: not a seqrec model file (a bare state dict such as a run's best.pt "
                          "is loaded with load_run(run_dir))")
@@ -505,11 +502,7 @@ def load_run(run_dir: str | Path, device: str | None = None) -> SequentialRecomm
     config = load_config(config_path)
     if device is not None:
         config.train.device = device
-    try:
-        state = torch.load(weights_path, map_location="cpu", weights_only=True)
-    except Exception as error:
-        first = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
-        raise ValueError(f"{weights_path}: not a readable weights file ({first})") from None
+    state = safe_load(weights_path, "weights file")
     if not isinstance(state, Mapping):
         raise ValueError(f"{weights_path}: not a state dict")
     data = load_data(config)

@@ -56,6 +56,7 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     threads: int = 0  # 0: torch's default
+    length_groups: int = 4  # each batch runs as this many parts of similar length: same maths, less padding
 
 
 @dataclass

@@ -4,8 +4,11 @@ from __future__ import annotations
 
 import copy
 import os
+import re
 import time
+import warnings
 from collections.abc import Callable
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -17,7 +20,14 @@ from tqdm import tqdm
 
 from seqrec import distributed
 from seqrec.config import Config
-from seqrec.data.batches import CausalBatches, ClozeBatches, SequenceBatches, uniform_negatives, unseen_negatives
+from seqrec.data.batches import (
+    CausalBatches,
+    ClozeBatches,
+    SequenceBatches,
+    split_by_length,
+    uniform_negatives,
+    unseen_negatives,
+)
 from seqrec.data.split import EvalSet, LeaveOneOut
 from seqrec.distributed import Distributed, shard
 from seqrec.evaluation import evaluate
@@ -76,17 +86,22 @@ def train_epoch(
     model: nn.Module, batches: SequenceBatches, spec: LossSpec, n_negatives: int,
     optimizer: torch.optim.Optimizer, generator: torch.Generator, device: torch.device, desc: str,
     ctx: Distributed | None = None, encoder: nn.Module | None = None,
-    negative_generator: torch.Generator | None = None,
+    negative_generator: torch.Generator | None = None, length_groups: int = 1,
 ) -> float:
     """One pass over the training users; returns the mean batch loss.
 
     ``generator`` orders the batches (and masks them, for cloze); negatives come from
     ``negative_generator`` (the same generator unless given). Under DDP, ``encoder`` is the
     wrapped model and each process trains on its shard of every batch.
+
+    With ``length_groups > 1`` each batch is processed as that many parts of similar length
+    (less padding); each part's mean loss is weighted by its share of the batch's target
+    positions and gradients accumulate, so one optimizer step still follows the mean loss
+    over the whole batch.
     """
     ctx = ctx or Distributed()
     model.train()
-    encode = encoder if encoder is not None else model.encode  # type: ignore[operator]
+    encode: Callable[[torch.Tensor], torch.Tensor] = encoder if encoder is not None else model.encode  # type: ignore[assignment]
     negative_generator = negative_generator or generator
     n_items: int = model.n_items  # type: ignore[assignment]
     total, count = 0.0, 0
@@ -94,16 +109,28 @@ def train_epoch(
                     disable=None if ctx.is_main else True)
     for batch in progress:
         rows, inputs, targets = shard(ctx, *batch)
-        negatives = draw_negatives(spec, n_negatives, batches, rows, targets, n_items, negative_generator)
-        hidden = encode(inputs.to(device))  # type: ignore[operator]
-        loss = spec.fn(
-            hidden, model.output_embeddings(), targets.to(device),  # type: ignore[operator]
-            None if negatives is None else negatives.to(device),
-        )
         optimizer.zero_grad(set_to_none=True)
-        loss.backward()
+        parts = split_by_length(rows, inputs, targets, length_groups)
+        n_targets = int((targets > 0).sum())
+        batch_loss = 0.0
+        for k, (part_rows, part_inputs, part_targets) in enumerate(parts):
+            share = int((part_targets > 0).sum()) / max(n_targets, 1)
+            if share == 0:
+                continue
+            negatives = draw_negatives(spec, n_negatives, batches, part_rows, part_targets, n_items, negative_generator)
+            # under DDP, gradients are averaged across processes once, after the last part
+            last = k == len(parts) - 1
+            sync = encoder.no_sync() if encoder is not None and not last else nullcontext()  # type: ignore[operator]
+            with sync:
+                hidden = encode(part_inputs.to(device))  # [b, l, D]
+                loss = spec.fn(
+                    hidden, model.output_embeddings(), part_targets.to(device),  # type: ignore[operator]
+                    None if negatives is None else negatives.to(device),
+                ) * share
+                loss.backward()
+            batch_loss += loss.item()
         optimizer.step()
-        total, count = total + loss.item(), count + 1
+        total, count = total + batch_loss, count + 1
         progress.set_postfix(loss=f"{total / count:.4f}")
     return total / max(count, 1)
 
@@ -115,12 +142,36 @@ def save_checkpoint(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+def safe_load(path: Path, what: str) -> Any:
+    """``torch.load(weights_only=True)``: tensors and plain containers only, never code from the file.
+
+    Any failure (torn, truncated, foreign, or a pickle that would run code) is one ValueError
+    line naming the file: torch's own message spans lines and advises ``weights_only=False``.
+    """
+    try:
+        with warnings.catch_warnings():  # e.g. "Detected pickle protocol 4" on plain pickles
+            warnings.simplefilter("ignore")
+            return torch.load(path, weights_only=True, map_location="cpu")
+    except Exception as error:
+        text = re.sub(r"\x1b\[[0-9;]*m", "", str(error))
+        if "Weights only load failed" in text:
+            found = re.search(r"Unsupported global: GLOBAL (\S+)", text)
+            reason = f"it asks to call {found.group(1)}" if found else "it holds more than tensors and plain data"
+            reason += "; refused: only tensors and plain data are loaded, no code is run"
+        else:
+            reason = (text.strip().splitlines() or [""])[0][:200]
+        raise ValueError(f"{path}: not a readable {what} ({type(error).__name__}: {reason})") from None
+
+
+def mismatch(error: Exception) -> str:
+    """One line out of ``load_state_dict``'s multi-line error: its first specific complaint."""
+    lines = [line.strip() for line in str(error).splitlines() if line.strip()]
+    return (lines[1] if len(lines) > 1 else lines[0] if lines else type(error).__name__)[:200]
+
+
 def load_checkpoint(path: Path) -> dict[str, Any]:
     """Read a training checkpoint without executing code from it (``weights_only=True``)."""
-    try:
-        state = torch.load(path, weights_only=True, map_location="cpu")
-    except Exception as error:  # a torn, truncated or foreign file
-        raise ValueError(f"{path}: not a readable seqrec checkpoint ({type(error).__name__}: {error})") from None
+    state = safe_load(path, "seqrec checkpoint")
     if not isinstance(state, dict) or state.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: not a seqrec training checkpoint")
     return state
@@ -185,7 +236,8 @@ def _fit(
         try:
             model.load_state_dict(state["model"])
         except RuntimeError as error:
-            raise ValueError(f"{checkpoint}: weights do not fit this model ({str(error).splitlines()[0]})") from None
+            raise ValueError(f"{checkpoint}: weights do not fit this {config.model.name!r} model "
+                             f"({mismatch(error)})") from None
         optimizer.load_state_dict(state["optimizer"])
         torch.set_rng_state(state["torch_rng"])
         generator.set_state(state["batch_rng"])
@@ -199,7 +251,7 @@ def _fit(
         started = time.perf_counter()
         loss = train_epoch(
             model, batches, spec, n_negatives, optimizer, generator, device, f"epoch {epoch}",
-            ctx, encoder, negative_generator,
+            ctx, encoder, negative_generator, train.length_groups,
         )
         epoch_seconds = time.perf_counter() - started
         started = time.perf_counter()

@@ -27,6 +27,24 @@ def trim_padding(inputs: torch.Tensor, *others: torch.Tensor) -> tuple[torch.Ten
     return (inputs[:, first:],) + tuple(t[:, first:] for t in others)
 
 
+def split_by_length(
+    rows: np.ndarray, inputs: torch.Tensor, targets: torch.Tensor, groups: int
+) -> list[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
+    """Cut a batch into ``groups`` parts of similar sequence length, each trimmed of its padding.
+
+    Attention costs grow with the square of the padded length, so short sequences batched
+    apart from long ones cost much less; the parts together hold exactly the batch's rows.
+    """
+    if groups <= 1:
+        return [(rows, inputs, targets)]
+    order = torch.argsort((inputs != 0).sum(1), stable=True)
+    parts = []
+    for index in order.chunk(min(groups, len(order))):
+        part_inputs, part_targets = trim_padding(inputs[index], targets[index])
+        parts.append((rows[index.numpy()], part_inputs, part_targets))
+    return parts
+
+
 def seen_matrix(
     items: np.ndarray, starts: np.ndarray, ends: np.ndarray, n_items: int, device: torch.device | str = "cpu"
 ) -> torch.Tensor:

@@ -387,7 +387,11 @@ def _from_frame(
         ) and not pd.api.types.is_bool_dtype(values.dtype):
             arrays.append(values.to_numpy())
         else:  # opaque labels: strings (mixed types are compared as strings)
-            arrays.append(values.astype(str).to_numpy(dtype=str))
+            labels = values.astype(str).to_numpy(dtype=str)
+            blank = np.char.str_len(np.char.strip(labels)) == 0
+            if blank.any():
+                raise DataError(f"{source}: {where(int(np.flatnonzero(blank)[0]))}: empty value in column {col!r}")
+            arrays.append(labels)
     timestamps = arrays[2] if timestamp_col is not None else None
     return Interactions.from_arrays(
         arrays[0], arrays[1], timestamps, source=source, **filters

@@ -74,7 +74,8 @@ def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["mode"] == "chunked" and spec.get("chunk_mb"):
         def loss_fn(hidden: torch.Tensor, weights: torch.Tensor, targets: torch.Tensor, _: Any) -> torch.Tensor:
             where = targets > 0  # ce_loss with another chunk size
-            return linear_cross_entropy(hidden[where], weights[1:], targets[where] - 1, spec["chunk_mb"] * 2**20)
+            rows = chunk_rows(items, spec["chunk_mb"] * 2**20)
+            return linear_cross_entropy(hidden[where], weights[1:], targets[where] - 1, rows)
     model.train()
     rss_before = common.rss_mb()
     seconds, losses = [], []

@@ -79,7 +79,7 @@ def test_chunked_ce_matches_plain_value_and_gradients() -> None:
     plain = torch.nn.functional.cross_entropy(hidden @ weights.T, targets)
     plain_grads = torch.autograd.grad(2.5 * plain, (hidden, weights))
     # 5 rows per chunk: 37 rows -> 8 chunks, the last one partial
-    chunked = linear_cross_entropy(hidden, weights, targets, chunk_bytes=4 * 23 * 5)
+    chunked = linear_cross_entropy(hidden, weights, targets, rows=5)
     chunked_grads = torch.autograd.grad(2.5 * chunked, (hidden, weights))
     assert chunked.item() == pytest.approx(plain.item(), abs=1e-12)
     for a, b in zip(plain_grads, chunked_grads, strict=True):
@@ -103,6 +103,13 @@ def test_gradients_reach_hidden_and_item_embeddings(name: str) -> None:
     assert hidden.grad[0, :2].abs().sum() > 0 and weights.grad[1:].abs().sum() > 0
     assert hidden.grad[0, 2].abs().sum() == 0  # padding position gets no gradient
     assert weights.grad[0].abs().sum() == 0  # padding row is never a candidate
+
+
+def test_chunk_rows_follow_the_memory_budget_with_a_floor() -> None:
+    from seqrec.fused_ce import chunk_rows
+
+    assert chunk_rows(3416) == 16 * 2**20 // (4 * 3416)  # 1227 rows of ML-1M logits in 16 MiB
+    assert chunk_rows(1_000_000) == 64  # the floor: 64 rows x 1M items = 256 MB
 
 
 def test_unknown_loss_lists_known_names() -> None:

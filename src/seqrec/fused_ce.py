@@ -14,11 +14,12 @@ from typing import Any
 import torch
 
 DEFAULT_CHUNK_BYTES = 16 * 2**20  # logits held at once
+MIN_CHUNK_ROWS = 64  # below this, re-reading the item matrix for every chunk dominates (huge catalogs)
 
 
-def chunk_rows(n_items: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES) -> int:
-    """Rows per chunk so that one chunk of float32 logits fits in ``chunk_bytes``."""
-    return max(1, chunk_bytes // (4 * max(n_items, 1)))
+def chunk_rows(n_items: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES, min_rows: int = MIN_CHUNK_ROWS) -> int:
+    """Rows per chunk: one chunk of float32 logits fits in ``chunk_bytes``, but never fewer than ``min_rows``."""
+    return max(min_rows, chunk_bytes // (4 * max(n_items, 1)))
 
 
 class _LinearCrossEntropy(torch.autograd.Function):
@@ -55,10 +56,10 @@ class _LinearCrossEntropy(torch.autograd.Function):
 
 
 def linear_cross_entropy(
-    hidden: torch.Tensor, weights: torch.Tensor, targets: torch.Tensor, chunk_bytes: int = DEFAULT_CHUNK_BYTES
+    hidden: torch.Tensor, weights: torch.Tensor, targets: torch.Tensor, rows: int | None = None
 ) -> torch.Tensor:
     """Mean of -log softmax(hidden @ weights.T)[target]: hidden [N, D], weights [I, D], targets [N] in 0..I-1."""
     if hidden.shape[0] == 0:
         return hidden.sum() * 0.0
-    rows = chunk_rows(weights.shape[0], chunk_bytes)
+    rows = rows or chunk_rows(weights.shape[0])
     return _LinearCrossEntropy.apply(hidden, weights, targets, rows)  # type: ignore[no-any-return]

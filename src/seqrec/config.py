@@ -56,6 +56,8 @@ class TrainConfig:
     seed: int = 0
     device: str = "cpu"
     threads: int = 0  # 0: torch's default
+    amp: str = ""  # "bf16": bfloat16 autocast for the encoder (GPU)
+    compile: bool = False  # torch.compile the encoder
     length_groups: int = 4  # each batch runs as this many parts of similar length: same maths, less padding
 
 

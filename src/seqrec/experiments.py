@@ -84,6 +84,8 @@ def check_config(config: Config) -> None:
     if not 0.0 <= config.model.dropout < 1.0 or not 0.0 < config.model.mask_prob < 1.0:
         raise ConfigError(f"model.dropout must be in [0, 1) and model.mask_prob in (0, 1), "
                           f"got {config.model.dropout} and {config.model.mask_prob}")
+    if config.train.amp not in ("", "bf16"):
+        raise ConfigError(f"train.amp must be \"\" or \"bf16\", got {config.train.amp!r}")
     if any(k < 1 for k in config.eval.ks):
         raise ConfigError(f"eval.ks must be positive, got {config.eval.ks}")
     train = config.train

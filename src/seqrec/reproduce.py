@@ -69,7 +69,7 @@ def plan_runs(
 def _experiment(config: Config) -> str:
     """The config without the settings that change where and how fast a run goes, not its result."""
     config.train.threads, config.train.device, config.data.data_dir = 0, "cpu", ""
-    config.train.length_groups = 1
+    config.train.length_groups, config.train.compile = 1, False
     return to_toml(config)
 
 

@@ -8,7 +8,7 @@ import re
 import time
 import warnings
 from collections.abc import Callable
-from contextlib import nullcontext
+from contextlib import AbstractContextManager, nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -82,11 +82,18 @@ def draw_negatives(
     return None
 
 
+def autocast(device: torch.device, amp: str) -> AbstractContextManager[Any]:
+    """bf16 autocast when asked for (``train.amp = "bf16"``); losses still reduce in float32."""
+    if amp == "bf16":
+        return torch.autocast(device.type, dtype=torch.bfloat16)
+    return nullcontext()
+
+
 def train_epoch(
     model: nn.Module, batches: SequenceBatches, spec: LossSpec, n_negatives: int,
     optimizer: torch.optim.Optimizer, generator: torch.Generator, device: torch.device, desc: str,
     ctx: Distributed | None = None, encoder: nn.Module | None = None,
-    negative_generator: torch.Generator | None = None, length_groups: int = 1,
+    negative_generator: torch.Generator | None = None, length_groups: int = 1, amp: str = "",
 ) -> float:
     """One pass over the training users; returns the mean batch loss.
 
@@ -122,9 +129,10 @@ def train_epoch(
             last = k == len(parts) - 1
             sync = encoder.no_sync() if encoder is not None and not last else nullcontext()  # type: ignore[operator]
             with sync:
-                hidden = encode(part_inputs.to(device))  # [b, l, D]
-                loss = spec.fn(
-                    hidden, model.output_embeddings(), part_targets.to(device),  # type: ignore[operator]
+                with autocast(device, amp):
+                    hidden = encode(part_inputs.to(device))  # [b, l, D]
+                loss = spec.fn(  # in float32, outside autocast
+                    hidden.float(), model.output_embeddings(), part_targets.to(device),  # type: ignore[operator]
                     None if negatives is None else negatives.to(device),
                 ) * share
                 loss.backward()
@@ -220,6 +228,8 @@ def _fit(
     negative_generator = torch.Generator().manual_seed(train.seed + 7919 * ctx.rank) if ctx.active else generator
     model.to(device)
     encoder = distributed.wrap(model, ctx, device) if ctx.active else None
+    if train.compile:
+        encoder = torch.compile(encoder or model)  # type: ignore[assignment]
     spec = get_loss(train.loss)
     n_negatives = train.negatives or spec.default_negatives
     batches = make_batches(model, split, config)
@@ -251,7 +261,7 @@ def _fit(
         started = time.perf_counter()
         loss = train_epoch(
             model, batches, spec, n_negatives, optimizer, generator, device, f"epoch {epoch}",
-            ctx, encoder, negative_generator, train.length_groups,
+            ctx, encoder, negative_generator, train.length_groups, train.amp,
         )
         epoch_seconds = time.perf_counter() - started
         started = time.perf_counter()

@@ -8,8 +8,9 @@ from torch import nn
 from seqrec.config import ModelConfig
 from seqrec.models.bert4rec import BERT4Rec
 from seqrec.models.sasrec import SASRec
+from seqrec.models.transformer import SequenceModel
 
-MODELS: dict[str, type[nn.Module]] = {"sasrec": SASRec, "bert4rec": BERT4Rec}
+MODELS: dict[str, type[SequenceModel]] = {"sasrec": SASRec, "bert4rec": BERT4Rec}
 
 
 def build_model(config: ModelConfig, n_items: int, seed: int | None = None) -> nn.Module:
@@ -22,7 +23,7 @@ def build_model(config: ModelConfig, n_items: int, seed: int | None = None) -> n
     if config.name not in MODELS:
         raise ValueError(f"unknown model {config.name!r}; known: {', '.join(sorted(MODELS))}")
     try:
-        return MODELS[config.name].from_config(config, n_items)  # type: ignore[attr-defined]
+        return MODELS[config.name].from_config(config, n_items)
     except RuntimeError as error:  # e.g. torch's allocator refusing a huge max_length or hidden
         first = (str(error).strip().splitlines() or [type(error).__name__])[0][:200]
         raise ValueError(f"cannot build a {config.name!r} model with model.hidden={config.hidden}, "

@@ -5,11 +5,10 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from seqrec.config import ModelConfig
-from seqrec.models.transformer import Dropout, TransformerBlock, attention_mask
+from seqrec.models.transformer import Dropout, SequenceModel, TransformerBlock, run_blocks
 
 
-class BERT4Rec(nn.Module):
+class BERT4Rec(SequenceModel):
     """Sun et al. (2019), with the defaults of "Turning Dross Into Gold Loss".
 
     Item ids: 0 padding, 1..n_items items, ``n_items + 1`` the mask token. At inference a mask
@@ -28,10 +27,8 @@ class BERT4Rec(nn.Module):
         max_length: int = 200,
         ff_hidden: int = 256,
     ) -> None:
-        super().__init__()
-        self.n_items = n_items
+        super().__init__(n_items, max_length)
         self.mask_token = n_items + 1
-        self.max_length = max_length
         self.item_embedding = nn.Embedding(n_items + 2, hidden, padding_idx=0)
         self.position_embedding = nn.Embedding(max_length, hidden)
         self.embedding_norm = nn.LayerNorm(hidden)
@@ -54,18 +51,6 @@ class BERT4Rec(nn.Module):
         with torch.no_grad():
             self.item_embedding.weight[0].zero_()
 
-    @classmethod
-    def from_config(cls, config: ModelConfig, n_items: int) -> BERT4Rec:
-        return cls(
-            n_items,
-            hidden=config.hidden,
-            blocks=config.blocks,
-            heads=config.heads,
-            dropout=config.dropout,
-            max_length=config.max_length,
-            ff_hidden=config.ff_hidden,
-        )
-
     def encode(self, items: torch.Tensor) -> torch.Tensor:
         """items [B, L] (left-padded, may hold mask tokens) -> hidden states [B, L, D]."""
         length = items.shape[1]
@@ -73,14 +58,7 @@ class BERT4Rec(nn.Module):
         positions = torch.arange(self.max_length - length, self.max_length, device=items.device)
         x = self.item_embedding(items) + self.position_embedding(positions)  # [B, L, D]
         x = self.embedding_dropout(self.embedding_norm(x)) * valid[..., None]
-        mask = attention_mask(valid, causal=False)  # [B, 1, L, L]
-        for block in self.blocks:
-            x = block(x, mask) * valid[..., None]
-        return self.head(x)
-
-    def forward(self, items: torch.Tensor) -> torch.Tensor:
-        """Same as ``encode`` (what DistributedDataParallel calls)."""
-        return self.encode(items)
+        return self.head(run_blocks(self.blocks, x, valid, causal=False))
 
     def output_embeddings(self) -> torch.Tensor:
         """Tied output matrix [I + 1, D] (padding row 0, items 1..n; the mask token is no candidate)."""

@@ -7,11 +7,10 @@ import math
 import torch
 from torch import nn
 
-from seqrec.config import ModelConfig
-from seqrec.models.transformer import Dropout, TransformerBlock, attention_mask
+from seqrec.models.transformer import Dropout, SequenceModel, TransformerBlock, run_blocks
 
 
-class SASRec(nn.Module):
+class SASRec(SequenceModel):
     """Kang & McAuley (2018), with the defaults of "Turning Dross Into Gold Loss" on ML-1M."""
 
     objective = "causal"
@@ -26,9 +25,7 @@ class SASRec(nn.Module):
         max_length: int = 200,
         ff_hidden: int = 0,
     ) -> None:
-        super().__init__()
-        self.n_items = n_items
-        self.max_length = max_length
+        super().__init__(n_items, max_length)
         self.item_embedding = nn.Embedding(n_items + 1, hidden, padding_idx=0)
         self.position_embedding = nn.Embedding(max_length, hidden)
         self.embedding_dropout = Dropout(dropout)
@@ -50,18 +47,6 @@ class SASRec(nn.Module):
         with torch.no_grad():
             self.item_embedding.weight[0].zero_()
 
-    @classmethod
-    def from_config(cls, config: ModelConfig, n_items: int) -> SASRec:
-        return cls(
-            n_items,
-            hidden=config.hidden,
-            blocks=config.blocks,
-            heads=config.heads,
-            dropout=config.dropout,
-            max_length=config.max_length,
-            ff_hidden=config.ff_hidden,
-        )
-
     def encode(self, items: torch.Tensor) -> torch.Tensor:
         """items [B, L] (left-padded, L <= max_length) -> hidden states [B, L, D]."""
         length = items.shape[1]
@@ -70,14 +55,7 @@ class SASRec(nn.Module):
         positions = torch.arange(self.max_length - length, self.max_length, device=items.device)
         x = self.item_embedding(items) * self.scale + self.position_embedding(positions)  # [B, L, D]
         x = self.embedding_dropout(x) * valid[..., None]
-        mask = attention_mask(valid, causal=True)  # [B, 1, L, L]
-        for block in self.blocks:
-            x = block(x, mask) * valid[..., None]
-        return self.final_norm(x)
-
-    def forward(self, items: torch.Tensor) -> torch.Tensor:
-        """Same as ``encode`` (what DistributedDataParallel calls)."""
-        return self.encode(items)
+        return self.final_norm(run_blocks(self.blocks, x, valid, causal=True))
 
     def output_embeddings(self) -> torch.Tensor:
         """Tied output matrix [I + 1, D]; row 0 is padding and never a candidate."""

@@ -6,6 +6,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqrec.config import ModelConfig
+
 _LEVELS = 10000  # dropout probabilities are exact to 1e-4
 
 
@@ -106,3 +108,39 @@ def attention_mask(valid: torch.Tensor, causal: bool) -> torch.Tensor:
     if causal:
         mask = mask & torch.ones(length, length, dtype=torch.bool, device=valid.device).tril()
     return mask
+
+
+def run_blocks(blocks: nn.ModuleList, x: torch.Tensor, valid: torch.Tensor, causal: bool) -> torch.Tensor:
+    """Embedded sequence x [B, L, D] through the blocks; padding positions kept at zero."""
+    mask = attention_mask(valid, causal)  # [B, 1, L, L]
+    for block in blocks:
+        x = block(x, mask) * valid[..., None]
+    return x
+
+
+class SequenceModel(nn.Module):
+    """What SASRec and BERT4Rec share: construction from a config, ``forward`` = ``encode``."""
+
+    def __init__(self, n_items: int, max_length: int) -> None:
+        super().__init__()
+        self.n_items = n_items
+        self.max_length = max_length
+
+    @classmethod
+    def from_config(cls, config: ModelConfig, n_items: int) -> SequenceModel:
+        return cls(  # type: ignore[call-arg]
+            n_items,
+            hidden=config.hidden,
+            blocks=config.blocks,
+            heads=config.heads,
+            dropout=config.dropout,
+            max_length=config.max_length,
+            ff_hidden=config.ff_hidden,
+        )
+
+    def encode(self, items: torch.Tensor) -> torch.Tensor:
+        raise NotImplementedError
+
+    def forward(self, items: torch.Tensor) -> torch.Tensor:
+        """Same as ``encode`` (what DistributedDataParallel calls)."""
+        return self.encode(items)

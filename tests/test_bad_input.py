@@ -312,12 +312,16 @@ def test_bad_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> 
         assert not (tmp_path / "run").exists()
 
 
-def test_api_rejects_wrong_types() -> None:
-    # the estimator's keywords go through the same typed config
+def test_api_rejects_wrong_types_and_ranges() -> None:
+    # the estimator's keywords go through the same typed, range-checked config, at construction
     with pytest.raises(ConfigError, match="batch_size: expected int, got bool"):
         seqrec.SASRec(batch_size=True)
     with pytest.raises(ConfigError, match="lr: expected float, got str"):
         seqrec.SASRec(lr="0.1")
+    with pytest.raises(ConfigError, match=re.escape("SASRec(...): train.batch_size must be at least 1, got -1")):
+        seqrec.SASRec(batch_size=-1)
+    with pytest.raises(ConfigError, match=re.escape("model.dropout must be in [0, 1)")):
+        seqrec.BERT4Rec(dropout=1.5)
 
 
 # ---------------------------------------------------------------- checkpoints and model files

@@ -39,12 +39,13 @@ import pandas as pd
 import torch
 from torch import nn
 
-from seqrec.config import Config, from_dict, load_config
+from seqrec.config import Config, ConfigError, from_dict, load_config
 from seqrec.data.batches import padded_tails, seen_matrix, trim_padding
 from seqrec.data.interactions import Interactions
 from seqrec.data.readers import from_dataframe
 from seqrec.data.split import EvalSet, LeaveOneOut, leave_one_out
 from seqrec.evaluation import NextItemScorer, Popularity, evaluate
+from seqrec.experiments import check_config
 from seqrec.models import build_model
 from seqrec.training import TrainResult, fit, mismatch, safe_load, validation_subset
 
@@ -181,6 +182,10 @@ class SequentialRecommender:
             else:
                 raise TypeError(f"{type(self).__name__}() got an unknown parameter {key!r}")
         self.config: Config = from_dict(raw, source=f"{type(self).__name__}(...)")
+        try:  # values out of range fail here, as wrong types do, not deep inside fit()
+            check_config(self.config)
+        except ConfigError as error:
+            raise ConfigError(f"{type(self).__name__}(...): {error}") from None
         self.validation = validation
         self.verbose = verbose
         self.model_: nn.Module | None = None

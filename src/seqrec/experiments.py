@@ -221,4 +221,5 @@ def run_experiment(config: Config, out_dir: str | Path, command: str = "", resum
         "command": command,
     }
     write_atomic(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
+    checkpoint.unlink(missing_ok=True)  # finished: best.pt and metrics.json are the record
     return metrics

@@ -105,6 +105,32 @@ def test_gradients_reach_hidden_and_item_embeddings(name: str) -> None:
     assert weights.grad[0].abs().sum() == 0  # padding row is never a candidate
 
 
+def test_chunked_sampled_ce_matches_plain_value_and_gradients() -> None:
+    from seqrec.losses import sampled_ce_loss_plain
+
+    torch.manual_seed(4)
+    weights = torch.randn(30, 8, dtype=torch.float64, requires_grad=True)
+    hidden = torch.randn(5, 6, 8, dtype=torch.float64, requires_grad=True)
+    targets = torch.randint(0, 30, (5, 6))
+    targets[0] = 0  # a sequence without targets
+    negatives = torch.randint(1, 30, (5, 7))
+    negatives[1, 3:] = 0  # empty slots
+    results = []
+    for fn in (sampled_ce_loss_plain, sampled_ce_loss):
+        loss = fn(hidden, weights, targets, negatives)
+        results.append((loss, torch.autograd.grad(1.7 * loss, (hidden, weights))))
+    (plain, plain_grads), (chunked, chunked_grads) = results
+    assert chunked.item() == pytest.approx(plain.item(), abs=1e-12)
+    for a, b in zip(plain_grads, chunked_grads, strict=True):
+        torch.testing.assert_close(a, b)
+    # several chunks of sequences (2 per chunk) give the same as one
+    from seqrec.fused_ce import sampled_cross_entropy
+
+    args = (hidden, weights[targets], weights[negatives], targets > 0, negatives != 0)
+    small = sampled_cross_entropy(*args, chunk_bytes=2 * 4 * 6 * 7)
+    assert small.item() == pytest.approx(plain.item(), abs=1e-12)
+
+
 def test_chunk_rows_follow_the_memory_budget_with_a_floor() -> None:
     from seqrec.fused_ce import chunk_rows
 

@@ -63,3 +63,59 @@ def linear_cross_entropy(
         return hidden.sum() * 0.0
     rows = rows or chunk_rows(weights.shape[0])
     return _LinearCrossEntropy.apply(hidden, weights, targets, rows)  # type: ignore[no-any-return]
+
+
+class _SampledCrossEntropy(torch.autograd.Function):
+    """Softmax over each position's target and its sequence's shared negatives, chunked by sequence."""
+
+    @staticmethod
+    def forward(  # type: ignore[override]
+        ctx: Any, hidden: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
+        valid: torch.Tensor, negative_valid: torch.Tensor, rows: int,
+    ) -> torch.Tensor:
+        n = max(int(valid.sum()), 1)
+        grad_hidden, grad_positive, grad_negative = (torch.zeros_like(t) for t in (hidden, positive, negative))
+        total = torch.zeros((), dtype=torch.float64, device=hidden.device)
+        for begin in range(0, hidden.shape[0], rows):
+            part = slice(begin, begin + rows)
+            h, w_pos, w_neg = hidden[part], positive[part], negative[part]  # [b, L, D], [b, L, D], [b, n, D]
+            pos = (h * w_pos).sum(-1)  # [b, L]
+            logits = torch.bmm(h, w_neg.transpose(1, 2))  # [b, L, n]
+            empty = ~negative_valid[part]  # [b, n]
+            if empty.any():
+                logits.masked_fill_(empty[:, None, :], float("-inf"))
+            top = torch.maximum(logits.amax(-1), pos)  # [b, L]
+            probs = logits.sub_(top[..., None]).exp_()  # unnormalised, in place
+            pos_exp = (pos - top).exp()  # [b, L]
+            norm = probs.sum(-1) + pos_exp  # [b, L]
+            where = valid[part]
+            total += (top + norm.log() - pos)[where].sum(dtype=torch.float64)
+            scale = where / (norm * n)  # [b, L]: d(mean loss)/d(exp-logit), zero at padding
+            probs.mul_(scale[..., None])  # d(mean loss)/d(negative logits)
+            d_pos = pos_exp * scale - where / n  # [b, L]
+            grad_hidden[part] = d_pos[..., None] * w_pos + torch.bmm(probs, w_neg)
+            grad_positive[part] = d_pos[..., None] * h
+            grad_negative[part] = torch.bmm(probs.transpose(1, 2), h)
+        ctx.save_for_backward(grad_hidden, grad_positive, grad_negative)
+        return (total / n).to(hidden.dtype)
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
+        grad_hidden, grad_positive, grad_negative = ctx.saved_tensors
+        return grad_hidden * grad_output, grad_positive * grad_output, grad_negative * grad_output, None, None, None
+
+
+def sampled_cross_entropy(
+    hidden: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, valid: torch.Tensor,
+    negative_valid: torch.Tensor, chunk_bytes: int = 4 * DEFAULT_CHUNK_BYTES,
+) -> torch.Tensor:
+    """Mean over ``valid`` positions of -log softmax([h.w_pos, h.w_neg_1, ..., h.w_neg_n])[0].
+
+    hidden and positive [B, L, D] (the target's embedding per position), negative [B, n, D]
+    (each sequence's shared negatives), valid [B, L] and negative_valid [B, n] booleans.
+    The [B, L, n] logits exist one chunk of sequences at a time, and their gradients are
+    formed in the same pass (as ``linear_cross_entropy`` does for the full catalog).
+    """
+    per_sequence = 4 * hidden.shape[1] * max(negative.shape[1], 1)
+    rows = max(1, chunk_bytes // per_sequence)
+    return _SampledCrossEntropy.apply(hidden, positive, negative, valid, negative_valid, rows)  # type: ignore[no-any-return]

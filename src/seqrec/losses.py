@@ -14,7 +14,7 @@ from typing import Literal
 import torch
 import torch.nn.functional as F
 
-from seqrec.fused_ce import linear_cross_entropy
+from seqrec.fused_ce import linear_cross_entropy, sampled_cross_entropy
 
 LossFn = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, "torch.Tensor | None"], torch.Tensor]
 
@@ -52,6 +52,16 @@ def sampled_ce_loss(
     hidden: torch.Tensor, weights: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor | None
 ) -> torch.Tensor:
     """Softmax over the target and the sequence's shared negatives [B, n] (0 = empty slot)."""
+    assert negatives is not None, "sampled_ce needs per-sequence negatives"
+    return sampled_cross_entropy(
+        hidden, weights[targets], weights[negatives], targets > 0, negatives != 0
+    )  # [B, L, D], [B, L, D], [B, n, D]
+
+
+def sampled_ce_loss_plain(
+    hidden: torch.Tensor, weights: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor | None
+) -> torch.Tensor:
+    """``sampled_ce_loss`` with all [B, L, n] logits kept for autograd: the reference it must match."""
     assert negatives is not None, "sampled_ce needs per-sequence negatives"
     where = targets > 0  # [B, L]
     positive = (hidden * weights[targets]).sum(-1)  # [B, L]

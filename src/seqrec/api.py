@@ -40,11 +40,10 @@ import torch
 from torch import nn
 
 from seqrec.config import Config, ConfigError, from_dict, load_config
-from seqrec.data.batches import padded_tails, seen_matrix, trim_padding
 from seqrec.data.interactions import Interactions
 from seqrec.data.readers import from_dataframe
 from seqrec.data.split import EvalSet, LeaveOneOut, leave_one_out
-from seqrec.evaluation import NextItemScorer, Popularity, evaluate
+from seqrec.evaluation import NextItemScorer, Popularity, evaluate, score_histories
 from seqrec.experiments import check_config
 from seqrec.models import build_model
 from seqrec.training import TrainResult, fit, mismatch, safe_load, validation_subset
@@ -272,18 +271,12 @@ class SequentialRecommender:
         """
         model, data, _ = self._fitted()
         device = torch.device(self.config.train.device)
-        batch_size = self.config.eval.batch_size
         top_items = np.zeros((len(starts), k), dtype=np.int64)  # [R, k]
         top_scores = np.full((len(starts), k), -np.inf, dtype=np.float32)  # [R, k]
-        order = np.argsort(ends - starts, kind="stable")
-        for begin in range(0, len(order), batch_size):
-            rows = order[begin : begin + batch_size]
-            history = torch.from_numpy(padded_tails(items, starts[rows], ends[rows], model.max_length))  # [B, L]
-            (history,) = trim_padding(history)
-            scores = model.score_next(history.to(device)).float().clone()  # [B, I + 1]
-            scores[:, 0] = float("-inf")
-            if filter_seen:
-                scores.masked_fill_(seen_matrix(items, starts[rows], ends[rows], data.n_items, device), float("-inf"))
+        batches = score_histories(
+            model, items, starts, ends, data.n_items, filter_seen, self.config.eval.batch_size, device
+        )
+        for rows, scores in batches:
             values, indices = scores.topk(k, dim=1)  # [B, k]
             top_items[rows], top_scores[rows] = indices.cpu().numpy(), values.cpu().numpy()
         return top_items, top_scores

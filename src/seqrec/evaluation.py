@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from typing import Protocol
 
 import numpy as np
@@ -41,6 +42,31 @@ class Popularity:
 
 
 @torch.no_grad()
+def score_histories(
+    model: NextItemScorer, items: np.ndarray, starts: np.ndarray, ends: np.ndarray, n_items: int,
+    filter_seen: bool = True, batch_size: int = 256, device: torch.device | str = "cpu",
+) -> Iterator[tuple[np.ndarray, torch.Tensor]]:
+    """Scores of every item as the next one after each history ``items[starts[r]:ends[r]]``.
+
+    Yields ``(rows, scores [B, I + 1])`` batch by batch, histories of similar length together
+    (so trimming padding saves work); padding, and with ``filter_seen`` every item of the
+    history, score -inf.
+    """
+    if hasattr(model, "eval"):
+        model.eval()
+    order = np.argsort(ends - starts, kind="stable")
+    for begin in range(0, len(order), batch_size):
+        rows = order[begin : begin + batch_size]
+        history = torch.from_numpy(padded_tails(items, starts[rows], ends[rows], model.max_length))  # [B, L]
+        (history,) = trim_padding(history)
+        scores = model.score_next(history.to(device)).float().clone()  # [B, I + 1]
+        scores[:, 0] = float("-inf")
+        if filter_seen:
+            scores.masked_fill_(seen_matrix(items, starts[rows], ends[rows], n_items, device), float("-inf"))
+        yield rows, scores
+
+
+@torch.no_grad()
 def evaluate(
     model: NextItemScorer,
     data: Interactions,
@@ -57,22 +83,12 @@ def evaluate(
     """
     if len(eval_set) == 0:
         raise ValueError("no users to evaluate")
-    if hasattr(model, "eval"):
-        model.eval()
     starts = data.offsets[eval_set.users]
-    ends = eval_set.history_end
-    # similar lengths together, so that trimming padding saves work
-    order = np.argsort(ends - starts, kind="stable")
     sums: dict[str, float] = {}
-    for begin in range(0, len(order), batch_size):
-        rows = order[begin : begin + batch_size]
-        history = torch.from_numpy(padded_tails(data.items, starts[rows], ends[rows], model.max_length))
-        (history,) = trim_padding(history)
-        scores = model.score_next(history.to(device)).float().clone()  # [B, I + 1]
-        scores[:, 0] = float("-inf")
-        if filter_seen:
-            seen = seen_matrix(data.items, starts[rows], ends[rows], data.n_items, device)
-            scores.masked_fill_(seen, float("-inf"))
+    batches = score_histories(
+        model, data.items, starts, eval_set.history_end, data.n_items, filter_seen, batch_size, device
+    )
+    for rows, scores in batches:
         targets = torch.from_numpy(eval_set.targets[rows]).to(device)
         per_user = metrics_from_ranks(target_ranks(scores, targets), list(ks))
         for name, values in per_user.items():

@@ -50,6 +50,12 @@ class TestModelContract:
         padded = torch.tensor([[0, 0, 0, 5, 6, 7]])
         torch.testing.assert_close(model.score_next(short), model.score_next(padded))  # type: ignore[operator]
 
+    def test_last_position_shortcut_matches_the_full_encoder(self, name: str) -> None:
+        model = build_model(small_config(name).model, n_items=15).eval()
+        items = torch.tensor([[0, 0, 3, 4, 5], [1, 2, 3, 4, 5]])
+        full = model.encode(items)[:, -1:]  # type: ignore[operator]
+        torch.testing.assert_close(model.encode(items, last_only=True), full)  # type: ignore[operator]
+
     def test_seen_items_are_excluded_from_recommendations(self, name: str) -> None:
         model = build_model(small_config(name).model, n_items=15).eval()
         items = np.array([3, 4, 5, 9])

@@ -51,14 +51,14 @@ class BERT4Rec(SequenceModel):
         with torch.no_grad():
             self.item_embedding.weight[0].zero_()
 
-    def encode(self, items: torch.Tensor) -> torch.Tensor:
+    def encode(self, items: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         """items [B, L] (left-padded, may hold mask tokens) -> hidden states [B, L, D]."""
         length = items.shape[1]
         valid = items != 0  # [B, L]
         positions = torch.arange(self.max_length - length, self.max_length, device=items.device)
         x = self.item_embedding(items) + self.position_embedding(positions)  # [B, L, D]
         x = self.embedding_dropout(self.embedding_norm(x)) * valid[..., None]
-        return self.head(run_blocks(self.blocks, x, valid, causal=False))
+        return self.head(run_blocks(self.blocks, x, valid, causal=False, last_only=last_only))
 
     def output_embeddings(self) -> torch.Tensor:
         """Tied output matrix [I + 1, D] (padding row 0, items 1..n; the mask token is no candidate)."""
@@ -68,6 +68,6 @@ class BERT4Rec(SequenceModel):
         """history [B, L] (left-padded) -> scores of every item as the next one [B, I + 1]."""
         mask = torch.full_like(history[:, :1], self.mask_token)
         items = torch.cat([history, mask], dim=1)[:, -self.max_length :]  # [B, <= max_length]
-        hidden = self.encode(items)[:, -1]  # [B, D]
+        hidden = self.encode(items, last_only=True)[:, -1]  # [B, D]
         return hidden @ self.output_embeddings().T
 

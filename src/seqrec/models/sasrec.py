@@ -47,15 +47,15 @@ class SASRec(SequenceModel):
         with torch.no_grad():
             self.item_embedding.weight[0].zero_()
 
-    def encode(self, items: torch.Tensor) -> torch.Tensor:
-        """items [B, L] (left-padded, L <= max_length) -> hidden states [B, L, D]."""
+    def encode(self, items: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+        """items [B, L] (left-padded, L <= max_length) -> hidden states [B, L, D] ([B, 1, D] with ``last_only``)."""
         length = items.shape[1]
         valid = items != 0  # [B, L]
         # positions are right-aligned, so trimming leading padding changes nothing
         positions = torch.arange(self.max_length - length, self.max_length, device=items.device)
         x = self.item_embedding(items) * self.scale + self.position_embedding(positions)  # [B, L, D]
         x = self.embedding_dropout(x) * valid[..., None]
-        return self.final_norm(run_blocks(self.blocks, x, valid, causal=True))
+        return self.final_norm(run_blocks(self.blocks, x, valid, causal=True, last_only=last_only))
 
     def output_embeddings(self) -> torch.Tensor:
         """Tied output matrix [I + 1, D]; row 0 is padding and never a candidate."""
@@ -63,5 +63,5 @@ class SASRec(SequenceModel):
 
     def score_next(self, history: torch.Tensor) -> torch.Tensor:
         """history [B, L] (left-padded) -> scores of every item as the next one [B, I + 1]."""
-        hidden = self.encode(history[:, -self.max_length :])[:, -1]  # [B, D]
+        hidden = self.encode(history[:, -self.max_length :], last_only=True)[:, -1]  # [B, D]
         return hidden @ self.output_embeddings().T

@@ -51,10 +51,14 @@ class MultiHeadSelfAttention(nn.Module):
         self.out = nn.Linear(hidden, hidden)
         self.dropout = dropout
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+        """x [B, L, D] -> [B, L, D], or [B, 1, D] for the last position only (``last_only``)."""
         batch, length, hidden = x.shape
         qkv = self.qkv(x).view(batch, length, 3, self.heads, hidden // self.heads)  # [B, L, 3, H, Dh]
         q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each [B, H, L, Dh]
+        if last_only:
+            q, mask = q[:, :, -1:], mask[:, :, -1:]  # [B, H, 1, Dh], [B, 1, 1, L]
+            length = 1
         if self.training and self.dropout > 0:
             # explicit softmax so that attention dropout uses the fast mask; the mask, the
             # scaling and q k^T in one baddbmm
@@ -95,11 +99,13 @@ class TransformerBlock(nn.Module):
         self.dropout = Dropout(dropout)
         self.norm_first = norm_first
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor) -> torch.Tensor:
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+        """x [B, L, D] -> [B, L, D]; with ``last_only`` (inference) only the last position, [B, 1, D]."""
+        residual = x[:, -1:] if last_only else x
         if self.norm_first:
-            x = x + self.dropout(self.attention(self.norm1(x), mask))  # [B, L, D]
+            x = residual + self.dropout(self.attention(self.norm1(x), mask, last_only))  # [B, L, D]
             return x + self.dropout(self.feed_forward(self.norm2(x)))
-        x = self.norm1(x + self.dropout(self.attention(x, mask)))
+        x = self.norm1(residual + self.dropout(self.attention(x, mask, last_only)))
         return self.norm2(x + self.dropout(self.feed_forward(x)))
 
 
@@ -118,11 +124,18 @@ def attention_mask(valid: torch.Tensor, causal: bool) -> torch.Tensor:
     return torch.zeros(mask.shape, device=valid.device).masked_fill_(~mask, float("-inf"))
 
 
-def run_blocks(blocks: nn.ModuleList, x: torch.Tensor, valid: torch.Tensor, causal: bool) -> torch.Tensor:
-    """Embedded sequence x [B, L, D] through the blocks; padding positions kept at zero."""
+def run_blocks(
+    blocks: nn.ModuleList, x: torch.Tensor, valid: torch.Tensor, causal: bool, last_only: bool = False
+) -> torch.Tensor:
+    """Embedded sequence x [B, L, D] through the blocks; padding positions kept at zero.
+
+    With ``last_only`` the final block computes the last position alone ([B, 1, D]): all that
+    scoring the next item needs, at a fraction of the final block's cost.
+    """
     mask = attention_mask(valid, causal)  # [B, 1, L, L]
-    for block in blocks:
-        x = block(x, mask) * valid[..., None]
+    for index, block in enumerate(blocks):
+        last = last_only and index == len(blocks) - 1
+        x = block(x, mask, last) * valid[:, -1:, None] if last else block(x, mask) * valid[..., None]
     return x
 
 
@@ -146,7 +159,7 @@ class SequenceModel(nn.Module):
             ff_hidden=config.ff_hidden,
         )
 
-    def encode(self, items: torch.Tensor) -> torch.Tensor:
+    def encode(self, items: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         raise NotImplementedError
 
     def forward(self, items: torch.Tensor) -> torch.Tensor:

@@ -17,6 +17,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from helpers import write_interrupted_state
 
 import seqrec
 from seqrec.cli import main
@@ -347,7 +348,7 @@ def finished_run(tmp_path_factory: pytest.TempPathFactory) -> Path:
 def interrupted_copy(finished_run: Path, tmp_path: Path) -> Path:
     run = tmp_path / "run"
     shutil.copytree(finished_run, run)
-    (run / "metrics.json").unlink()  # as if killed after its last checkpoint
+    write_interrupted_state(run)  # as if killed after its first epoch's checkpoint
     return run
 
 

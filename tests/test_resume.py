@@ -10,6 +10,7 @@ import time
 from pathlib import Path
 
 import pytest
+from helpers import write_interrupted_state
 
 from seqrec.cli import main
 
@@ -70,8 +71,8 @@ def test_resume_of_a_finished_run_changes_nothing(tmp_path: Path) -> None:
 def test_half_written_checkpoint_is_a_clear_error(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     out = tmp_path / "run"
     assert main(["train", *ARGS, "--set", "train.max_epochs=1", "--out", str(out)]) == 0
-    (out / "metrics.json").unlink()
-    data = (out / "checkpoint.pt").read_bytes()
+    assert not (out / "checkpoint.pt").exists()  # a finished run keeps best.pt and metrics.json only
+    data = write_interrupted_state(out).read_bytes()
     (out / "checkpoint.pt").write_bytes(data[: len(data) // 2])
     assert main(["train", "--resume", str(out)]) == 2
     err = capsys.readouterr().err

@@ -1,0 +1,24 @@
+"""Shared test helpers."""
+
+from pathlib import Path
+
+from seqrec.config import load_config
+from seqrec.data.split import leave_one_out
+from seqrec.experiments import load_data
+from seqrec.models import build_model
+from seqrec.training import fit
+
+
+def write_interrupted_state(run: Path) -> Path:
+    """Make ``run`` look killed after its first epoch: no metrics.json, a real checkpoint.pt.
+
+    (A finished run drops its checkpoint, so one epoch of the run's own config is trained
+    again to write it.)
+    """
+    (run / "metrics.json").unlink(missing_ok=True)
+    config = load_config(run / "config.toml")
+    config.train.max_epochs = 1
+    data = load_data(config)
+    model = build_model(config.model, data.n_items, seed=config.train.seed)
+    fit(model, leave_one_out(data), config, checkpoint=run / "checkpoint.pt")
+    return run / "checkpoint.pt"

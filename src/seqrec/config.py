@@ -42,6 +42,10 @@ class ModelConfig:
     max_length: int = 200
     ff_hidden: int = 0  # 0: same as hidden (SASRec); BERT4Rec uses 4 * hidden
     mask_prob: float = 0.2  # BERT4Rec only
+    # SASRec only: the variants of published SASRec code (see seqrec.models.sasrec)
+    block: str = "pre_norm"  # pre_norm | sasrec_pytorch
+    init: str = "xavier"  # xavier | normal (N(0, 0.02))
+    positions: str = "from_end"  # from_end | from_start (counted from the window's first item)
 
 
 @dataclass

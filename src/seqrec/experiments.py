@@ -84,6 +84,12 @@ def check_config(config: Config) -> None:
     if not 0.0 <= config.model.dropout < 1.0 or not 0.0 < config.model.mask_prob < 1.0:
         raise ConfigError(f"model.dropout must be in [0, 1) and model.mask_prob in (0, 1), "
                           f"got {config.model.dropout} and {config.model.mask_prob}")
+    variants = {"model.block": (config.model.block, ("pre_norm", "sasrec_pytorch")),
+                "model.init": (config.model.init, ("xavier", "normal")),
+                "model.positions": (config.model.positions, ("from_end", "from_start"))}
+    for key, (choice, allowed) in variants.items():
+        if choice not in allowed:
+            raise ConfigError(f"{key} must be one of {', '.join(allowed)}; got {choice!r}")
     if config.train.amp not in ("", "bf16"):
         raise ConfigError(f"train.amp must be \"\" or \"bf16\", got {config.train.amp!r}")
     if any(k < 1 for k in config.eval.ks):

@@ -15,8 +15,12 @@ from seqrec.models import MODELS, build_model
 from seqrec.training import fit
 
 
-def cycle_data(n_users: int = 20, n_items: int = 40, length: int = 8) -> Interactions:
-    """User u walks the cycle u, u+1, ... (mod n_items): the next item is always last + 1."""
+def cycle_data(n_users: int = 20, n_items: int = 20, length: int = 8) -> Interactions:
+    """User u walks the cycle u, u+1, ... (mod n_items): the next item is always last + 1.
+
+    With as many items as users, every user's test transition also occurs in other users'
+    training sequences, so a model that learns the rule can reach HR@1 = 1.
+    """
     users = np.repeat(np.arange(n_users), length)
     items = (np.arange(n_users)[:, None] + np.arange(length)[None, :]) % n_items + 1
     # items listed in file order, ids 1..n_items
@@ -79,11 +83,12 @@ class TestModelContract:
             torch.testing.assert_close(states[0][key], states[1][key], rtol=0, atol=0)
 
     def test_overfits_twenty_users(self, name: str) -> None:
-        # dropout off: the rule "next = last + 1" is learnt; popularity would score HR@1 ~ 0.05
+        # dropout off: the rule "next = last + 1" is learnt; popularity would score HR@1 ~ 0.05.
+        # lr 1e-3 as in the paper: post-norm BERT4Rec stalls on this set at 3e-3 for some seeds
         split = leave_one_out(cycle_data())
-        config = small_config(name, max_epochs=150, lr=0.003, loss="ce")
-        config.train.patience = 150
+        config = small_config(name, max_epochs=200, lr=0.001, loss="ce")
+        config.train.patience = 200
         model = build_model(config.model, split.data.n_items, seed=0)
         fit(model, split, config)
         test = evaluate(model, split.data, split.test, ks=[1])  # type: ignore[arg-type]
-        assert test["hr@1"] >= 0.85
+        assert test["hr@1"] >= 0.95

@@ -34,7 +34,7 @@ class BERT4Rec(SequenceModel):
         self.embedding_norm = nn.LayerNorm(hidden)
         self.embedding_dropout = Dropout(dropout)
         self.blocks = nn.ModuleList(
-            TransformerBlock(hidden, heads, ff_hidden or 4 * hidden, dropout, "gelu", norm_first=False)
+            TransformerBlock(hidden, heads, ff_hidden or 4 * hidden, dropout, "gelu", layout="post_norm")
             for _ in range(blocks)
         )
         # BERT's masked-LM head: dense + GELU + layer norm before the tied output matrix

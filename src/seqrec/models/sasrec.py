@@ -7,6 +7,7 @@ import math
 import torch
 from torch import nn
 
+from seqrec.config import ModelConfig
 from seqrec.models.transformer import Dropout, SequenceModel, TransformerBlock, run_blocks
 
 
@@ -24,24 +25,42 @@ class SASRec(SequenceModel):
         dropout: float = 0.1,
         max_length: int = 200,
         ff_hidden: int = 0,
+        block: str = "pre_norm",
+        init: str = "xavier",
+        positions: str = "from_end",
     ) -> None:
         super().__init__(n_items, max_length)
+        if init not in ("xavier", "normal") or positions not in ("from_end", "from_start"):
+            raise ValueError(f"unknown init {init!r} or positions {positions!r}")
+        self.init, self.positions = init, positions
         self.item_embedding = nn.Embedding(n_items + 1, hidden, padding_idx=0)
         self.position_embedding = nn.Embedding(max_length, hidden)
         self.embedding_dropout = Dropout(dropout)
         self.blocks = nn.ModuleList(
-            TransformerBlock(hidden, heads, ff_hidden or hidden, dropout, "relu", norm_first=True)
+            TransformerBlock(hidden, heads, ff_hidden or hidden, dropout, "relu", layout=block)
             for _ in range(blocks)
         )
-        self.final_norm = nn.LayerNorm(hidden)
+        self.final_norm = nn.LayerNorm(hidden, eps=1e-8 if block == "sasrec_pytorch" else 1e-5)
         self.scale = math.sqrt(hidden)
         self.reset_parameters()
 
+    @classmethod
+    def from_config(cls, config: ModelConfig, n_items: int) -> SASRec:
+        return cls(
+            n_items, hidden=config.hidden, blocks=config.blocks, heads=config.heads, dropout=config.dropout,
+            max_length=config.max_length, ff_hidden=config.ff_hidden, block=config.block, init=config.init,
+            positions=config.positions,
+        )
+
     def reset_parameters(self) -> None:
-        """Xavier-normal weights, as SASRec's reference PyTorch code; padding row zero."""
+        """Weight matrices Xavier-normal (SASRec.pytorch) or N(0, 0.02) (BERT, GPT-2); biases
+        zero; padding row zero."""
         for name, parameter in self.named_parameters():
             if parameter.dim() > 1:
-                nn.init.xavier_normal_(parameter)
+                if self.init == "xavier":
+                    nn.init.xavier_normal_(parameter)
+                else:
+                    nn.init.normal_(parameter, std=0.02)
             elif name.endswith("bias"):
                 nn.init.zeros_(parameter)
         with torch.no_grad():
@@ -51,8 +70,12 @@ class SASRec(SequenceModel):
         """items [B, L] (left-padded, L <= max_length) -> hidden states [B, L, D] ([B, 1, D] with ``last_only``)."""
         length = items.shape[1]
         valid = items != 0  # [B, L]
-        # positions are right-aligned, so trimming leading padding changes nothing
-        positions = torch.arange(self.max_length - length, self.max_length, device=items.device)
+        # either way trimming leading padding changes nothing
+        if self.positions == "from_end":  # the last item at max_length - 1
+            positions = torch.arange(self.max_length - length, self.max_length, device=items.device)  # [L]
+        else:  # the window's first item at 0, as with right padding
+            first = length - valid.sum(1, keepdim=True)  # [B, 1]
+            positions = (torch.arange(length, device=items.device) - first).clamp_(min=0)  # [B, L]
         x = self.item_embedding(items) * self.scale + self.position_embedding(positions)  # [B, L, D]
         x = self.embedding_dropout(x) * valid[..., None]
         return self.final_norm(run_blocks(self.blocks, x, valid, causal=True, last_only=last_only))

@@ -51,21 +51,36 @@ class MultiHeadSelfAttention(nn.Module):
         self.out = nn.Linear(hidden, hidden)
         self.dropout = dropout
 
-    def forward(self, x: torch.Tensor, mask: torch.Tensor, last_only: bool = False) -> torch.Tensor:
-        """x [B, L, D] -> [B, L, D], or [B, 1, D] for the last position only (``last_only``)."""
+    def forward(
+        self, x: torch.Tensor, mask: torch.Tensor, last_only: bool = False, source: torch.Tensor | None = None
+    ) -> torch.Tensor:
+        """x [B, L, D] -> [B, L, D], or [B, 1, D] for the last position only (``last_only``).
+
+        Queries come from ``x``; keys and values from ``source`` when given (same shape as x),
+        else from ``x``.
+        """
         batch, length, hidden = x.shape
-        qkv = self.qkv(x).view(batch, length, 3, self.heads, hidden // self.heads)  # [B, L, 3, H, Dh]
-        q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each [B, H, L, Dh]
+        size = hidden // self.heads
+        if source is None:
+            qkv = self.qkv(x).view(batch, length, 3, self.heads, size)  # [B, L, 3, H, Dh]
+            q, k, v = qkv.permute(2, 0, 3, 1, 4)  # each [B, H, L, Dh]
+        else:
+            weight, bias = self.qkv.weight, self.qkv.bias
+            q = F.linear(x, weight[:hidden], bias[:hidden]).view(batch, length, self.heads, size).transpose(1, 2)
+            kv = F.linear(source, weight[hidden:], bias[hidden:]).view(batch, length, 2, self.heads, size)
+            k, v = kv.permute(2, 0, 3, 1, 4)  # each [B, H, L, Dh]
         if last_only:
             q, mask = q[:, :, -1:], mask[:, :, -1:]  # [B, H, 1, Dh], [B, 1, 1, L]
             length = 1
         if self.training and self.dropout > 0:
             # explicit softmax so that attention dropout uses the fast mask; the mask, the
             # scaling and q k^T in one baddbmm
-            heads, size = self.heads, hidden // self.heads
-            bias = mask.to(q.dtype).expand(batch, heads, length, length).reshape(batch * heads, length, length)
+            heads = self.heads
+            additive = mask.to(q.dtype).expand(batch, heads, length, length).reshape(batch * heads, length, length)
             scores = torch.baddbmm(
-                bias, q.reshape(batch * heads, length, size), k.reshape(batch * heads, length, size).transpose(1, 2),
+                additive,
+                q.reshape(batch * heads, length, size),
+                k.reshape(batch * heads, length, size).transpose(1, 2),
                 alpha=size**-0.5,
             )  # [B * H, L, L]
             weights = torch.softmax(scores, dim=-1).view(batch, heads, length, length)
@@ -79,14 +94,22 @@ class MultiHeadSelfAttention(nn.Module):
 class TransformerBlock(nn.Module):
     """Attention + position-wise feed-forward, each with residual, dropout and layer norm.
 
-    ``norm_first=True`` is the pre-norm layout of SASRec's reference code; ``False`` the
-    post-norm layout of BERT.
+    ``layout`` places the norms:
+    - ``pre_norm``: x + Attn(LN(x)), then x + FFN(LN(x)) (GPT-2 style; SASRec's default here);
+    - ``post_norm``: LN(x + Attn(x)), then LN(x + FFN(x)) (BERT);
+    - ``sasrec_pytorch``: the block of the widely used SASRec.pytorch code (and of the code
+      behind "Turning Dross Into Gold Loss"): q = LN(x); x = q + Attn(q, keys=x, values=x);
+      x = LN(x); x + FFN(x), layer-norm epsilon 1e-8.
     """
 
+    LAYOUTS = ("pre_norm", "post_norm", "sasrec_pytorch")
+
     def __init__(
-        self, hidden: int, heads: int, ff_hidden: int, dropout: float, activation: str, norm_first: bool
+        self, hidden: int, heads: int, ff_hidden: int, dropout: float, activation: str, layout: str
     ) -> None:
         super().__init__()
+        if layout not in self.LAYOUTS:
+            raise ValueError(f"unknown block layout {layout!r}; known: {', '.join(self.LAYOUTS)}")
         self.attention = MultiHeadSelfAttention(hidden, heads, dropout)
         self.feed_forward = nn.Sequential(
             nn.Linear(hidden, ff_hidden),
@@ -94,19 +117,25 @@ class TransformerBlock(nn.Module):
             Dropout(dropout),
             nn.Linear(ff_hidden, hidden),
         )
-        self.norm1 = nn.LayerNorm(hidden)
-        self.norm2 = nn.LayerNorm(hidden)
+        eps = 1e-8 if layout == "sasrec_pytorch" else 1e-5
+        self.norm1 = nn.LayerNorm(hidden, eps=eps)
+        self.norm2 = nn.LayerNorm(hidden, eps=eps)
         self.dropout = Dropout(dropout)
-        self.norm_first = norm_first
+        self.layout = layout
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         """x [B, L, D] -> [B, L, D]; with ``last_only`` (inference) only the last position, [B, 1, D]."""
         residual = x[:, -1:] if last_only else x
-        if self.norm_first:
+        if self.layout == "pre_norm":
             x = residual + self.dropout(self.attention(self.norm1(x), mask, last_only))  # [B, L, D]
             return x + self.dropout(self.feed_forward(self.norm2(x)))
-        x = self.norm1(residual + self.dropout(self.attention(x, mask, last_only)))
-        return self.norm2(x + self.dropout(self.feed_forward(x)))
+        if self.layout == "post_norm":
+            x = self.norm1(residual + self.dropout(self.attention(x, mask, last_only)))
+            return self.norm2(x + self.dropout(self.feed_forward(x)))
+        query = self.norm1(x)  # [B, L, D]
+        x = (query[:, -1:] if last_only else query) + self.attention(query, mask, last_only, source=x)
+        x = self.norm2(x)
+        return x + self.dropout(self.feed_forward(x))
 
 
 def attention_mask(valid: torch.Tensor, causal: bool) -> torch.Tensor:

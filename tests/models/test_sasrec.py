@@ -1,0 +1,84 @@
+"""SASRec's variants against an independent reference: the SASRec.pytorch forward pass, written
+with torch.nn.MultiheadAttention on right-padded input, as in the code behind the paper."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from seqrec.models.sasrec import SASRec
+
+
+def reference_forward(model: SASRec, items: torch.Tensor) -> torch.Tensor:
+    """items [B, L] right-padded -> [B, L, D]: SASRec.pytorch's layout, positions 0.. from the
+    window's first item, no key padding mask (causality already hides the trailing padding)."""
+    batch, length = items.shape
+    hidden = model.item_embedding.embedding_dim
+    keep = (items != 0)[..., None]  # [B, L, 1]
+    x = model.item_embedding(items) * math.sqrt(hidden) + model.position_embedding(torch.arange(length))
+    x = x * keep
+    future = ~torch.ones(length, length, dtype=torch.bool).tril()  # True = may not attend
+    for block in model.blocks:
+        attention = nn.MultiheadAttention(hidden, block.attention.heads, batch_first=True)
+        attention.in_proj_weight.data.copy_(block.attention.qkv.weight)
+        attention.in_proj_bias.data.copy_(block.attention.qkv.bias)
+        attention.out_proj.weight.data.copy_(block.attention.out.weight)
+        attention.out_proj.bias.data.copy_(block.attention.out.bias)
+        attention.eval()
+        query = F.layer_norm(x, (hidden,), block.norm1.weight, block.norm1.bias, eps=1e-8)
+        x = query + attention(query, x, x, attn_mask=future, need_weights=False)[0]
+        x = F.layer_norm(x, (hidden,), block.norm2.weight, block.norm2.bias, eps=1e-8)
+        x = (x + block.feed_forward(x)) * keep
+    return F.layer_norm(x, (hidden,), model.final_norm.weight, model.final_norm.bias, eps=1e-8)
+
+
+def paper_variant(heads: int = 2) -> SASRec:
+    torch.manual_seed(3)
+    model = SASRec(12, hidden=8, blocks=2, heads=heads, dropout=0.0, max_length=6,
+                   block="sasrec_pytorch", init="normal", positions="from_start")
+    return model.eval()
+
+
+@pytest.mark.parametrize("heads", [1, 2])
+def test_sasrec_pytorch_layout_matches_the_reference(heads: int) -> None:
+    model = paper_variant(heads)
+    right = torch.tensor([[3, 4, 5, 0, 0], [7, 1, 2, 9, 11]])
+    left = torch.tensor([[0, 0, 3, 4, 5], [7, 1, 2, 9, 11]])
+    with torch.no_grad():
+        expected = reference_forward(model, right)  # [2, 5, 8]
+        got = model.encode(left)
+    torch.testing.assert_close(got[0, 2:], expected[0, :3])
+    torch.testing.assert_close(got[1], expected[1])
+    # and the inference shortcut gives the same last state
+    with torch.no_grad():
+        torch.testing.assert_close(model.encode(left, last_only=True)[:, 0], got[:, -1])
+
+
+def test_positions_from_start_ignore_leading_padding() -> None:
+    model = paper_variant()
+    with torch.no_grad():
+        short = model.score_next(torch.tensor([[5, 6, 7]]))
+        padded = model.score_next(torch.tensor([[0, 0, 5, 6, 7]]))
+    torch.testing.assert_close(short, padded)
+
+
+def test_normal_init_draws_weights_with_std_002_and_xavier_does_not() -> None:
+    torch.manual_seed(0)
+    normal = SASRec(3000, hidden=64, init="normal")
+    xavier = SASRec(3000, hidden=64, init="xavier")
+    assert normal.position_embedding.weight.std().item() == pytest.approx(0.02, rel=0.1)
+    assert normal.blocks[0].attention.qkv.weight.std().item() == pytest.approx(0.02, rel=0.1)
+    # Xavier on a [192, 64] matrix: sqrt(2 / 256) = 0.088
+    assert xavier.blocks[0].attention.qkv.weight.std().item() == pytest.approx(0.088, rel=0.1)
+    assert normal.item_embedding.weight[0].abs().sum().item() == 0.0
+
+
+def test_unknown_variant_is_rejected() -> None:
+    with pytest.raises(ValueError, match="layout"):
+        SASRec(10, block="post_lm")
+    with pytest.raises(ValueError, match="positions"):
+        SASRec(10, positions="middle")

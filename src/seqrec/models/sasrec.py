@@ -44,13 +44,10 @@ class SASRec(SequenceModel):
         self.scale = math.sqrt(hidden)
         self.reset_parameters()
 
-    @classmethod
-    def from_config(cls, config: ModelConfig, n_items: int) -> SASRec:
-        return cls(
-            n_items, hidden=config.hidden, blocks=config.blocks, heads=config.heads, dropout=config.dropout,
-            max_length=config.max_length, ff_hidden=config.ff_hidden, block=config.block, init=config.init,
-            positions=config.positions,
-        )
+    @staticmethod
+    def config_arguments(config: ModelConfig) -> dict[str, object]:
+        return {**SequenceModel.config_arguments(config), "block": config.block, "init": config.init,
+                "positions": config.positions}
 
     def reset_parameters(self) -> None:
         """Weight matrices Xavier-normal (SASRec.pytorch) or N(0, 0.02) (BERT, GPT-2); biases

@@ -178,15 +178,13 @@ class SequenceModel(nn.Module):
 
     @classmethod
     def from_config(cls, config: ModelConfig, n_items: int) -> SequenceModel:
-        return cls(  # type: ignore[call-arg]
-            n_items,
-            hidden=config.hidden,
-            blocks=config.blocks,
-            heads=config.heads,
-            dropout=config.dropout,
-            max_length=config.max_length,
-            ff_hidden=config.ff_hidden,
-        )
+        return cls(n_items, **cls.config_arguments(config))  # type: ignore[arg-type]
+
+    @staticmethod
+    def config_arguments(config: ModelConfig) -> dict[str, object]:
+        """Constructor arguments taken from the config; subclasses add their own."""
+        return {"hidden": config.hidden, "blocks": config.blocks, "heads": config.heads,
+                "dropout": config.dropout, "max_length": config.max_length, "ff_hidden": config.ff_hidden}
 
     def encode(self, items: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         raise NotImplementedError

@@ -44,3 +44,36 @@ def test_finished_run_with_another_config_is_not_reused(tmp_path: Path, capsys: 
 def test_unknown_model_is_rejected(capsys: pytest.CaptureFixture[str]) -> None:
     assert main(["reproduce", "--models", "gru4rec"]) == 2
     assert "unknown model(s) ['gru4rec']" in capsys.readouterr().err
+
+
+def test_sigterm_to_reproduce_stops_its_run(tmp_path: Path) -> None:
+    """A run started by reproduce does not outlive it: SIGTERM to the parent ends the child."""
+    import os
+    import signal
+    import subprocess
+    import sys
+    import time
+
+    script = (
+        "import sys\n"
+        "from seqrec.reproduce import run_child\n"
+        "sleeper = [sys.executable, '-c', 'import os, time; print(os.getpid(), flush=True); time.sleep(60)']\n"
+        "run_child(sleeper, {})\n"
+    )
+    src = str(Path(__file__).resolve().parents[1] / "src")
+    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
+                              env={**os.environ, "PYTHONPATH": src})
+    assert parent.stdout is not None
+    child_pid = int(parent.stdout.readline())
+    parent.send_signal(signal.SIGTERM)
+    assert parent.wait(timeout=20) == 143
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:  # the parent waited on it, so it is reaped, not a zombie
+        try:
+            os.kill(child_pid, 0)
+        except ProcessLookupError:
+            break
+        time.sleep(0.05)
+    else:
+        os.kill(child_pid, signal.SIGKILL)
+        raise AssertionError(f"the run (pid {child_pid}) outlived its reproduce process")

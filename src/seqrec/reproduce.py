@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -101,7 +103,32 @@ def execute(plan: Plan) -> int:
         sets = [arg for o in plan.overrides for arg in ("--set", o)]
         command = [sys.executable, "-m", "seqrec", "train", "--config", str(plan.config_path), *sets,
                    "--out", str(plan.out)]
-    return subprocess.call(command, env=env)
+    return run_child(command, env)
+
+
+def run_child(command: list[str], env: dict[str, str]) -> int:
+    """``subprocess.call``, except that a SIGTERM to this process also stops the run.
+
+    Without it, ``kill`` on ``seqrec reproduce`` would leave its ``seqrec train`` running on
+    alone. The run is stopped with SIGTERM too (its checkpoint is written atomically, so it
+    resumes from the last finished epoch), and this process exits with status 143.
+    """
+    child = subprocess.Popen(command, env=env)
+    if threading.current_thread() is not threading.main_thread():  # signal handlers live there only
+        return child.wait()
+
+    def stop(signum: int, frame: object) -> None:
+        raise SystemExit(128 + signum)
+
+    previous = signal.signal(signal.SIGTERM, stop)
+    try:
+        return child.wait()
+    except BaseException:  # SIGTERM, Ctrl-C: the run goes with us
+        child.terminate()
+        child.wait()
+        raise
+    finally:
+        signal.signal(signal.SIGTERM, previous)
 
 
 def reproduce(

@@ -112,9 +112,7 @@ def evaluate(model: ReferenceSASRec, histories: list[list[int]], targets: list[i
         inputs = right_padded([r[-max_length:] for r in rows])
         last = (inputs != 0).sum(1) - 1  # [B]
         scores = model(inputs)[torch.arange(len(rows)), last]  # [B, I + 1]
-        scores[:, 0] = -torch.inf
-        for i, row in enumerate(rows):
-            scores[i, row] = -torch.inf
+        scores.scatter_(1, right_padded(rows), -torch.inf)  # the whole history, and padding (0)
         target = torch.tensor(targets[begin : begin + 256])
         rank = (scores > scores[torch.arange(len(rows)), target][:, None]).sum(1) + 1  # [B]
         hits += float((rank <= 10).sum())

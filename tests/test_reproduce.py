@@ -1,5 +1,10 @@
 """`seqrec reproduce` and `seqrec report` on the synthetic data with the quick budget."""
 
+import os
+import signal
+import subprocess
+import sys
+import time
 from pathlib import Path
 
 import pytest
@@ -46,14 +51,8 @@ def test_unknown_model_is_rejected(capsys: pytest.CaptureFixture[str]) -> None:
     assert "unknown model(s) ['gru4rec']" in capsys.readouterr().err
 
 
-def test_sigterm_to_reproduce_stops_its_run(tmp_path: Path) -> None:
+def test_sigterm_to_reproduce_stops_its_run() -> None:
     """A run started by reproduce does not outlive it: SIGTERM to the parent ends the child."""
-    import os
-    import signal
-    import subprocess
-    import sys
-    import time
-
     script = (
         "import sys\n"
         "from seqrec.reproduce import run_child\n"

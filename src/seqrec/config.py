@@ -42,10 +42,11 @@ class ModelConfig:
     max_length: int = 200
     ff_hidden: int = 0  # 0: same as hidden (SASRec); BERT4Rec uses 4 * hidden
     mask_prob: float = 0.2  # BERT4Rec only
-    # SASRec only: the variants of published SASRec code (see seqrec.models.sasrec)
+    mlm_head: bool = True  # BERT4Rec only: dense + GELU + layer norm before the output (false: none)
+    # variants of published code (block and init: SASRec only; see seqrec.models)
     block: str = "pre_norm"  # pre_norm | sasrec_pytorch
     init: str = "xavier"  # xavier | normal (N(0, 0.02))
-    positions: str = "from_end"  # from_end | from_start (counted from the window's first item)
+    positions: str = "from_end"  # from_end | from_start (counted from the window's first item); BERT4Rec too
 
 
 @dataclass

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from seqrec.config import ModelConfig
 from seqrec.models.transformer import Dropout, SequenceModel, TransformerBlock, run_blocks
 
 
@@ -13,6 +14,11 @@ class BERT4Rec(SequenceModel):
 
     Item ids: 0 padding, 1..n_items items, ``n_items + 1`` the mask token. At inference a mask
     token is appended after the history and its output scores the next item.
+
+    ``mlm_head`` puts BERT's masked-LM transform (dense + GELU + layer norm) between the encoder
+    and the tied output matrix; the paper's code (``BertModel`` plus a tied linear layer) has
+    none. ``positions`` counts position ids from the window's last item (``from_end``) or, as
+    right-padded input to ``BertModel`` does, from its first (``from_start``).
     """
 
     objective = "cloze"
@@ -26,8 +32,13 @@ class BERT4Rec(SequenceModel):
         dropout: float = 0.1,
         max_length: int = 200,
         ff_hidden: int = 256,
+        mlm_head: bool = True,
+        positions: str = "from_end",
     ) -> None:
         super().__init__(n_items, max_length)
+        if positions not in ("from_end", "from_start"):
+            raise ValueError(f"unknown positions {positions!r}")
+        self.positions = positions
         self.mask_token = n_items + 1
         self.item_embedding = nn.Embedding(n_items + 2, hidden, padding_idx=0)
         self.position_embedding = nn.Embedding(max_length, hidden)
@@ -38,8 +49,13 @@ class BERT4Rec(SequenceModel):
             for _ in range(blocks)
         )
         # BERT's masked-LM head: dense + GELU + layer norm before the tied output matrix
-        self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.LayerNorm(hidden))
+        self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.LayerNorm(hidden)) if mlm_head else None
         self.reset_parameters()
+
+    @staticmethod
+    def config_arguments(config: ModelConfig) -> dict[str, object]:
+        return {**SequenceModel.config_arguments(config), "mlm_head": config.mlm_head,
+                "positions": config.positions}
 
     def reset_parameters(self) -> None:
         """Truncated-normal(0.02) weights as in BERT; zero biases; padding row zero."""
@@ -55,10 +71,15 @@ class BERT4Rec(SequenceModel):
         """items [B, L] (left-padded, may hold mask tokens) -> hidden states [B, L, D]."""
         length = items.shape[1]
         valid = items != 0  # [B, L]
-        positions = torch.arange(self.max_length - length, self.max_length, device=items.device)
+        if self.positions == "from_end":  # the last item (the appended mask at inference) at max_length - 1
+            positions = torch.arange(self.max_length - length, self.max_length, device=items.device)  # [L]
+        else:  # the window's first item at 0, as with right padding
+            first = length - valid.sum(1, keepdim=True)  # [B, 1]
+            positions = (torch.arange(length, device=items.device) - first).clamp_(min=0)  # [B, L]
         x = self.item_embedding(items) + self.position_embedding(positions)  # [B, L, D]
         x = self.embedding_dropout(self.embedding_norm(x)) * valid[..., None]
-        return self.head(run_blocks(self.blocks, x, valid, causal=False, last_only=last_only))
+        hidden = run_blocks(self.blocks, x, valid, causal=False, last_only=last_only)  # [B, L or 1, D]
+        return hidden if self.head is None else self.head(hidden)
 
     def output_embeddings(self) -> torch.Tensor:
         """Tied output matrix [I + 1, D] (padding row 0, items 1..n; the mask token is no candidate)."""

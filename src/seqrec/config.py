@@ -42,6 +42,7 @@ class ModelConfig:
     max_length: int = 200
     ff_hidden: int = 0  # 0: same as hidden (SASRec); BERT4Rec uses 4 * hidden
     mask_prob: float = 0.2  # BERT4Rec only
+    mask_last_if_none: bool = True  # BERT4Rec only: a sequence with no item drawn gets its last one masked
     mlm_head: bool = True  # BERT4Rec only: dense + GELU + layer norm before the output (false: none)
     # variants of published code (block and init: SASRec only; see seqrec.models)
     block: str = "pre_norm"  # pre_norm | sasrec_pytorch

@@ -66,7 +66,8 @@ def make_batches(model: nn.Module, split: LeaveOneOut, config: Config) -> Sequen
     starts, ends = split.train_offsets
     args = (split.data.items, starts, ends, config.model.max_length, config.train.batch_size)
     if getattr(model, "objective", "causal") == "cloze":
-        return ClozeBatches(*args, mask_token=model.mask_token, mask_prob=config.model.mask_prob)  # type: ignore[arg-type]
+        return ClozeBatches(*args, mask_token=model.mask_token, mask_prob=config.model.mask_prob,  # type: ignore[arg-type]
+                            mask_last_if_none=config.model.mask_last_if_none)
     return CausalBatches(*args)
 
 

@@ -127,19 +127,21 @@ class CausalBatches(SequenceBatches):
 class ClozeBatches(SequenceBatches):
     """Masked-item batches (BERT4Rec): each item is replaced by ``mask_token`` with ``mask_prob``.
 
-    Targets are the original items at masked positions and 0 elsewhere. A sequence in which
-    no item was drawn gets its last item masked, so every sequence contributes a target.
+    Targets are the original items at masked positions and 0 elsewhere. With
+    ``mask_last_if_none`` a sequence in which no item was drawn gets its last item masked, so
+    every sequence contributes a target; without it such a sequence has no target that epoch
+    (as in the paper's code), unless no item of the whole batch was drawn.
     """
 
     min_length = 1
 
     def __init__(
         self, items: np.ndarray, starts: np.ndarray, ends: np.ndarray, max_length: int, batch_size: int,
-        mask_token: int, mask_prob: float,
+        mask_token: int, mask_prob: float, mask_last_if_none: bool = True,
     ):
         super().__init__(items, starts, ends, max_length, batch_size)
         self.sequences = torch.from_numpy(padded_tails(self.items, self.starts, self.ends, max_length))  # [U', L]
-        self.mask_token, self.mask_prob = mask_token, mask_prob
+        self.mask_token, self.mask_prob, self.mask_last_if_none = mask_token, mask_prob, mask_last_if_none
 
     def epoch(self, generator: torch.Generator) -> Iterator[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
         """Yield ``(rows, inputs [B, L'], targets [B, L'])`` with fresh masks, padding trimmed."""
@@ -147,7 +149,8 @@ class ClozeBatches(SequenceBatches):
             (sequences,) = trim_padding(self.sequences[torch.from_numpy(rows)])
             real = sequences != 0
             masked = (torch.rand(sequences.shape, generator=generator) < self.mask_prob) & real  # [B, L']
-            masked[:, -1] |= ~masked.any(1)
+            if self.mask_last_if_none or not masked.any():  # a batch needs at least one target
+                masked[:, -1] |= ~masked.any(1)
             inputs = sequences.masked_fill(masked, self.mask_token)
             targets = sequences.masked_fill(~masked, 0)
             yield rows, inputs, targets

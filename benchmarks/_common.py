@@ -118,6 +118,16 @@ def run_child(
         return {"status": "failed", "error": error, "stderr_tail": "\n".join(tail), "child_wall_seconds": wall}
 
 
+def print_outcome(result: dict[str, Any], rate_key: str = "seconds_per_epoch", unit: str = "s/epoch") -> None:
+    """Finish a measurement's progress line: its rate and peak RSS, or why it failed (with the child's stderr)."""
+    if result["status"] == "ok":
+        print(f" {result[rate_key]:.2f} {unit}, peak RSS {result['peak_rss_mb']:.0f} MiB", flush=True)
+        return
+    print(f" {result['status']}: {result.get('error')}", flush=True)
+    if result.get("stderr_tail"):
+        print("    " + result["stderr_tail"].replace("\n", "\n    "), flush=True)
+
+
 def write_child_result(path: str, result: dict[str, Any]) -> None:
     Path(path).write_text(json.dumps(result, indent=2) + "\n")
 

@@ -19,12 +19,11 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-import time
 from pathlib import Path
 from typing import Any
 
 import _common as common
-from bench_train import FirstBatches, train_epoch_kwargs
+from bench_train import time_epochs
 
 RUNS = ("bert4rec", "sasrec-bce", "sasrec-ce", "sasrec-sampled-ce")
 
@@ -37,35 +36,17 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     from seqrec.config import load_config
     from seqrec.data.split import leave_one_out
     from seqrec.experiments import load_data
-    from seqrec.losses import get_loss
-    from seqrec.models import build_model
-    from seqrec.training import make_batches, set_seed, train_epoch
 
     if spec["threads"] > 0:
         torch.set_num_threads(spec["threads"])
     config = load_config(spec["config"])
     data = load_data(config)
-    split = leave_one_out(data)
-    generator = set_seed(spec["seed"])
-    model = build_model(config.model, data.n_items)
-    loss = get_loss(config.train.loss)
-    n_negatives = config.train.negatives or loss.default_negatives
-    batches = make_batches(model, split, config)
-    timed = FirstBatches(batches, spec["batches"]) if spec["batches"] else batches
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
-    seconds = []
-    for epoch in range(spec["warmup"] + spec["epochs"]):
-        started = time.perf_counter()
-        train_epoch(model, timed, loss, n_negatives, optimizer, generator, torch.device("cpu"), f"epoch {epoch}",
-                    **train_epoch_kwargs(config))
-        seconds.append(time.perf_counter() - started)
-    full, measured = len(batches), len(timed)
-    return {
-        "model": config.model.name, "loss": config.train.loss,
-        "negatives": n_negatives if loss.sampler != "none" else 0,
+    timing = time_epochs(config, data, leave_one_out(data), spec)
+    return timing | {
+        "model": config.model.name, "loss": config.train.loss, "negatives": timing["n_negatives"],
         "max_length": config.model.max_length, "n_items": data.n_items,
-        "full_batches": full, "timed_batches": measured, "epoch_seconds_raw": seconds,
-        "seconds_per_epoch": common.median(seconds[spec["warmup"]:]) * full / measured,
+        "seconds_per_epoch": common.median(timing["epoch_seconds_raw"][spec["warmup"]:])
+        * timing["full_batches"] / timing["timed_batches"],
         "peak_rss_mb": common.peak_rss_mb(),
         "versions": common.torch_info() | {"seqrec": seqrec.__version__},
     }
@@ -121,10 +102,7 @@ def main() -> None:
                 "batches": args.batches, "threads": args.threads, "seed": args.seed}
         print(f"  {run:20s} ...", end="", flush=True)
         result = spec | common.run_child(sys.executable, __file__, spec, args.timeout)
-        if result["status"] == "ok":
-            print(f" {result['seconds_per_epoch']:.1f} s/epoch, peak RSS {result['peak_rss_mb']:.0f} MiB", flush=True)
-        else:
-            print(f" {result['status']}: {result.get('error')}\n    {result.get('stderr_tail', '')}", flush=True)
+        common.print_outcome(result)
         rows.append(result)
     payload = {"dataset": args.dataset, "settings": vars(args) | {"out": str(args.out)}, "machine": machine,
                "runs": rows}

@@ -85,15 +85,50 @@ def train_epoch_kwargs(config: Any) -> dict[str, Any]:
     return {}
 
 
+def time_epochs(config: Any, data: Any, split: Any, spec: dict[str, Any]) -> dict[str, Any]:
+    """Build the config's model and time ``spec["warmup"] + spec["epochs"]`` calls of ``train_epoch``
+    (each only the first ``spec["batches"]`` batches when that is set) from ``set_seed(spec["seed"])``."""
+    import torch
+
+    from seqrec.losses import get_loss
+    from seqrec.models import build_model
+    from seqrec.training import make_batches, set_seed, train_epoch
+
+    extra = train_epoch_kwargs(config)
+    generator = set_seed(spec["seed"])
+    model = build_model(config.model, data.n_items)
+    loss = get_loss(config.train.loss)
+    n_negatives = config.train.negatives or loss.default_negatives
+    batches = make_batches(model, split, config)
+    timed = FirstBatches(batches, spec["batches"]) if spec["batches"] else batches
+    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
+    device = torch.device("cpu")
+    rss_before = common.rss_mb()
+
+    seconds, losses = [], []
+    for epoch in range(spec["warmup"] + spec["epochs"]):
+        started = time.perf_counter()
+        losses.append(train_epoch(model, timed, loss, n_negatives, optimizer, generator, device, f"epoch {epoch}",
+                                  **extra))
+        seconds.append(time.perf_counter() - started)
+    return {
+        "n_negatives": n_negatives if loss.sampler != "none" else 0,
+        "full_batches": len(batches),
+        "timed_batches": len(timed),
+        "epoch_seconds_raw": seconds,
+        "losses": losses,
+        "train_epoch_kwargs": extra,
+        "rss_before_training_mb": rss_before,
+    }
+
+
 def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
     import torch
     from _ml1m import load_ml1m_split
 
     import seqrec
     from seqrec.config import Config
-    from seqrec.losses import get_loss
-    from seqrec.models import MODELS, build_model
-    from seqrec.training import make_batches, set_seed, train_epoch
+    from seqrec.models import MODELS
 
     if spec["threads"] > 0:
         torch.set_num_threads(spec["threads"])
@@ -109,33 +144,7 @@ def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
     config.train.lr, config.train.seed = LR, spec["seed"]
     if spec.get("length_groups") is not None:
         config.train.length_groups = spec["length_groups"]  # type: ignore[attr-defined]
-    extra = train_epoch_kwargs(config)
-
-    generator = set_seed(spec["seed"])
-    model = build_model(config.model, data.n_items)
-    loss = get_loss(config.train.loss)
-    n_negatives = config.train.negatives or loss.default_negatives
-    batches = make_batches(model, split, config)
-    full_batches = len(batches)
-    timed = FirstBatches(batches, spec["batches"]) if spec["batches"] else batches
-    optimizer = torch.optim.Adam(model.parameters(), lr=LR, weight_decay=config.train.weight_decay)
-    device = torch.device("cpu")
-    rss_before = common.rss_mb()
-
-    seconds, losses = [], []
-    for epoch in range(spec["warmup"] + spec["epochs"]):
-        started = time.perf_counter()
-        losses.append(train_epoch(model, timed, loss, n_negatives, optimizer, generator, device, f"epoch {epoch}",
-                                  **extra))
-        seconds.append(time.perf_counter() - started)
-    return {
-        "n_negatives": n_negatives if loss.sampler != "none" else 0,
-        "full_batches": full_batches,
-        "timed_batches": len(timed),
-        "epoch_seconds_raw": seconds,
-        "losses": losses,
-        "train_epoch_kwargs": extra,
-        "rss_before_training_mb": rss_before,
+    return time_epochs(config, data, split, spec) | {
         "versions": common.torch_info() | {"seqrec": seqrec.__version__},
     }
 
@@ -290,12 +299,7 @@ def measure(spec: dict[str, Any], python: str | Path, timeout: float) -> dict[st
         return spec | {"status": "skipped", "error": spec["skip"]}
     print(f"  {label} ...", end="", flush=True)
     result = common.run_child(python, __file__, spec, timeout)
-    if result["status"] == "ok":
-        print(f" {result['seconds_per_epoch']:.2f} s/epoch, peak RSS {result['peak_rss_mb']:.0f} MiB", flush=True)
-    else:
-        print(f" {result['status']}: {result.get('error')}", flush=True)
-        if result.get("stderr_tail"):
-            print("    " + result["stderr_tail"].replace("\n", "\n    "), flush=True)
+    common.print_outcome(result)
     return spec | result
 
 

@@ -6,7 +6,7 @@ import torch
 from torch import nn
 
 from seqrec.config import ModelConfig
-from seqrec.models.transformer import Dropout, SequenceModel, TransformerBlock, run_blocks
+from seqrec.models.transformer import Dropout, SequenceModel, TransformerBlock, position_ids, run_blocks
 
 
 class BERT4Rec(SequenceModel):
@@ -69,13 +69,8 @@ class BERT4Rec(SequenceModel):
 
     def encode(self, items: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         """items [B, L] (left-padded, may hold mask tokens) -> hidden states [B, L, D]."""
-        length = items.shape[1]
         valid = items != 0  # [B, L]
-        if self.positions == "from_end":  # the last item (the appended mask at inference) at max_length - 1
-            positions = torch.arange(self.max_length - length, self.max_length, device=items.device)  # [L]
-        else:  # the window's first item at 0, as with right padding
-            first = length - valid.sum(1, keepdim=True)  # [B, 1]
-            positions = (torch.arange(length, device=items.device) - first).clamp_(min=0)  # [B, L]
+        positions = position_ids(valid, self.max_length, self.positions)  # [L] or [B, L]
         x = self.item_embedding(items) + self.position_embedding(positions)  # [B, L, D]
         x = self.embedding_dropout(self.embedding_norm(x)) * valid[..., None]
         hidden = run_blocks(self.blocks, x, valid, causal=False, last_only=last_only)  # [B, L or 1, D]

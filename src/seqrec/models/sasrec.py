@@ -8,7 +8,7 @@ import torch
 from torch import nn
 
 from seqrec.config import ModelConfig
-from seqrec.models.transformer import Dropout, SequenceModel, TransformerBlock, run_blocks
+from seqrec.models.transformer import Dropout, SequenceModel, TransformerBlock, position_ids, run_blocks
 
 
 class SASRec(SequenceModel):
@@ -65,14 +65,8 @@ class SASRec(SequenceModel):
 
     def encode(self, items: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         """items [B, L] (left-padded, L <= max_length) -> hidden states [B, L, D] ([B, 1, D] with ``last_only``)."""
-        length = items.shape[1]
         valid = items != 0  # [B, L]
-        # either way trimming leading padding changes nothing
-        if self.positions == "from_end":  # the last item at max_length - 1
-            positions = torch.arange(self.max_length - length, self.max_length, device=items.device)  # [L]
-        else:  # the window's first item at 0, as with right padding
-            first = length - valid.sum(1, keepdim=True)  # [B, 1]
-            positions = (torch.arange(length, device=items.device) - first).clamp_(min=0)  # [B, L]
+        positions = position_ids(valid, self.max_length, self.positions)  # [L] or [B, L]
         x = self.item_embedding(items) * self.scale + self.position_embedding(positions)  # [B, L, D]
         x = self.embedding_dropout(x) * valid[..., None]
         return self.final_norm(run_blocks(self.blocks, x, valid, causal=True, last_only=last_only))

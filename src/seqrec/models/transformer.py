@@ -138,6 +138,17 @@ class TransformerBlock(nn.Module):
         return x + self.dropout(self.feed_forward(x))
 
 
+def position_ids(valid: torch.Tensor, max_length: int, scheme: str) -> torch.Tensor:
+    """Position ids for left-padded input valid [B, L]: ``from_end`` puts the last item at
+    ``max_length - 1`` ([L]); ``from_start`` puts the window's first item at 0, as right
+    padding does ([B, L]). Either way leading padding changes nothing."""
+    length = valid.shape[1]
+    if scheme == "from_end":
+        return torch.arange(max_length - length, max_length, device=valid.device)  # [L]
+    first = length - valid.sum(1, keepdim=True)  # [B, 1]
+    return (torch.arange(length, device=valid.device) - first).clamp_(min=0)  # [B, L]
+
+
 def attention_mask(valid: torch.Tensor, causal: bool) -> torch.Tensor:
     """[B, 1, L, L] additive mask, 0 where attention is allowed and -inf elsewhere: real keys
     only (causal if asked); every position sees itself.

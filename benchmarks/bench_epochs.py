@@ -34,13 +34,13 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
 
     import seqrec
     from seqrec.config import load_config
+    from seqrec.data.loading import load_data
     from seqrec.data.split import leave_one_out
-    from seqrec.experiments import load_data
 
     if spec["threads"] > 0:
         torch.set_num_threads(spec["threads"])
     config = load_config(spec["config"])
-    data = load_data(config)
+    data = load_data(config.data)
     timing = time_epochs(config, data, leave_one_out(data), spec)
     return timing | {
         "model": config.model.name, "loss": config.train.loss, "negatives": timing["n_negatives"],

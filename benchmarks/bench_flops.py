@@ -136,8 +136,8 @@ def epoch_flops(model: str, loss: str, negatives: int, seed: int, length_groups:
     if model not in MODELS:
         return {"status": "skipped", "error": f"seqrec.models.MODELS has no {model!r} yet"}
     network = build_model(config.model, data.n_items)
-    batches = make_batches(network, split, config)
-    causal = getattr(network, "objective", "causal") == "causal"
+    batches = make_batches(network, split, config.train.batch_size)
+    causal = model == "sasrec"
     width = output_width(loss, negatives, data.n_items)
 
     useful = executed = 0.0
@@ -201,7 +201,7 @@ def main() -> None:
 
     import torch
 
-    from seqrec.fused_ce import chunk_rows
+    from seqrec.objectives.fused_ce import chunk_rows
 
     if args.threads > 0:
         torch.set_num_threads(args.threads)

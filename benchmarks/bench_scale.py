@@ -2,9 +2,10 @@
 
 One training step of SASRec (hidden 64, 2 blocks, 1 head, length 50, batch 64, so N = 3200
 target positions) with full-catalog cross-entropy over catalogs of ``--catalogs`` items
-(default 100k and 1M): ``seqrec.losses.ce_loss`` (chunked, ``seqrec.fused_ce.linear_cross_entropy``;
-one chunk of logits at a time, gradients accumulated in the same pass) against
-``seqrec.losses.ce_loss_plain`` (all N x I logits, ``F.cross_entropy``). Step = encode, loss,
+(default 100k and 1M): ``seqrec.objectives.losses.ce_loss`` (chunked,
+``seqrec.objectives.fused_ce.linear_cross_entropy``; one chunk of logits at a time, gradients
+accumulated in the same pass) against ``seqrec.objectives.losses.ce_loss_plain`` (all N x I
+logits, ``F.cross_entropy``). Step = encode, loss,
 backward, Adam step; inputs and targets uniform over the catalog, no padding. Seconds per
 step: the median of ``--steps`` steps after ``--warmup`` steps. Peak RSS: the child's VmHWM.
 
@@ -59,9 +60,9 @@ def child_main(spec: dict[str, Any], result_file: str) -> None:
 def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
     import torch
 
-    from seqrec.fused_ce import DEFAULT_CHUNK_BYTES, chunk_rows, linear_cross_entropy
-    from seqrec.losses import ce_loss, ce_loss_plain
     from seqrec.models.sasrec import SASRec
+    from seqrec.objectives.fused_ce import DEFAULT_CHUNK_BYTES, chunk_rows, linear_cross_entropy
+    from seqrec.objectives.losses import ce_loss, ce_loss_plain
 
     if spec["threads"] > 0:
         torch.set_num_threads(spec["threads"])

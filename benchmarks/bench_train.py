@@ -70,36 +70,21 @@ class FirstBatches:
         return getattr(self.batches, name)
 
 
-def train_epoch_kwargs(config: Any) -> dict[str, Any]:
-    """Keyword arguments ``seqrec.training.fit`` passes to ``train_epoch`` beyond the basic ones.
-
-    ``length_groups`` (batches run as parts of similar length) when this seqrec has it, with
-    the config's value, so that the benchmark times what ``fit`` runs.
-    """
-    import inspect
-
-    from seqrec.training import train_epoch
-
-    if "length_groups" in inspect.signature(train_epoch).parameters:
-        return {"length_groups": getattr(config.train, "length_groups", 1)}
-    return {}
-
-
 def time_epochs(config: Any, data: Any, split: Any, spec: dict[str, Any]) -> dict[str, Any]:
     """Build the config's model and time ``spec["warmup"] + spec["epochs"]`` calls of ``train_epoch``
     (each only the first ``spec["batches"]`` batches when that is set) from ``set_seed(spec["seed"])``."""
     import torch
 
-    from seqrec.losses import get_loss
     from seqrec.models import build_model
+    from seqrec.objectives import build_objective, resolved_negatives
     from seqrec.training import make_batches, set_seed, train_epoch
 
-    extra = train_epoch_kwargs(config)
+    extra = {"length_groups": config.train.length_groups}
     generator = set_seed(spec["seed"])
     model = build_model(config.model, data.n_items)
-    loss = get_loss(config.train.loss)
-    n_negatives = config.train.negatives or loss.default_negatives
-    batches = make_batches(model, split, config)
+    objective = build_objective(config.train)
+    n_negatives = resolved_negatives(config.train)
+    batches = make_batches(model, split, config.train.batch_size)
     timed = FirstBatches(batches, spec["batches"]) if spec["batches"] else batches
     optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
     device = torch.device("cpu")
@@ -108,11 +93,10 @@ def time_epochs(config: Any, data: Any, split: Any, spec: dict[str, Any]) -> dic
     seconds, losses = [], []
     for epoch in range(spec["warmup"] + spec["epochs"]):
         started = time.perf_counter()
-        losses.append(train_epoch(model, timed, loss, n_negatives, optimizer, generator, device, f"epoch {epoch}",
-                                  **extra))
+        losses.append(train_epoch(model, timed, objective, optimizer, generator, device, f"epoch {epoch}", **extra))
         seconds.append(time.perf_counter() - started)
     return {
-        "n_negatives": n_negatives if loss.sampler != "none" else 0,
+        "n_negatives": n_negatives,
         "full_batches": len(batches),
         "timed_batches": len(timed),
         "epoch_seconds_raw": seconds,

@@ -3,8 +3,8 @@
 from pathlib import Path
 
 from seqrec.config import load_config
+from seqrec.data.loading import load_data
 from seqrec.data.split import leave_one_out
-from seqrec.experiments import load_data
 from seqrec.models import build_model
 from seqrec.training import fit
 
@@ -18,7 +18,7 @@ def write_interrupted_state(run: Path) -> Path:
     (run / "metrics.json").unlink(missing_ok=True)
     config = load_config(run / "config.toml")
     config.train.max_epochs = 1
-    data = load_data(config)
+    data = load_data(config.data)
     model = build_model(config.model, data.n_items, seed=config.train.seed)
     fit(model, leave_one_out(data), config, checkpoint=run / "checkpoint.pt")
     return run / "checkpoint.pt"

@@ -8,9 +8,9 @@ import torch
 
 from seqrec.cli import main
 from seqrec.config import load_config
+from seqrec.data.loading import load_data
 from seqrec.data.split import leave_one_out
 from seqrec.evaluation import evaluate
-from seqrec.experiments import load_data
 from seqrec.models import build_model
 from seqrec.training import validation_subset
 
@@ -32,7 +32,7 @@ def test_train_writes_a_complete_run(tmp_path: Path) -> None:
 
     # the checkpoint holds the best epoch's weights: re-scoring it reproduces the logged validation
     config = load_config(out / "config.toml")
-    data = load_data(config)
+    data = load_data(config.data)
     model = build_model(config.model, data.n_items)
     model.load_state_dict(torch.load(out / "best.pt", weights_only=True))
     valid = validation_subset(leave_one_out(data).valid, config.eval.valid_users, config.train.seed)

@@ -6,9 +6,9 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from seqrec.api import load_run
 from seqrec.cli import main
 from seqrec.data.synthetic import synthetic_interactions
+from seqrec.runs import load_run
 
 TRAIN = ["data.dataset=synthetic", "train.max_epochs=2", "model.hidden=16", "model.max_length=20",
          "eval.valid_users=300"]

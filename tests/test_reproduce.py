@@ -60,8 +60,9 @@ def test_sigterm_to_reproduce_stops_its_run() -> None:
         "run_child(sleeper, {})\n"
     )
     src = str(Path(__file__).resolve().parents[1] / "src")
-    parent = subprocess.Popen([sys.executable, "-c", script], stdout=subprocess.PIPE, text=True,
-                              env={**os.environ, "PYTHONPATH": src})
+    parent = subprocess.Popen(
+        [sys.executable, "-c", script], stdout=subprocess.PIPE, text=True, env={**os.environ, "PYTHONPATH": src}
+    )
     assert parent.stdout is not None
     child_pid = int(parent.stdout.readline())
     parent.send_signal(signal.SIGTERM)

@@ -8,23 +8,12 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from seqrec.config import Config, ConfigError, load_config
+from seqrec.config import ConfigError, load_config
 from seqrec.data.interactions import DataError
 
 
-def _checked(config: Config, source: str) -> Config:
-    """``config`` after :func:`check_config`, whose errors are prefixed with the config's source."""
-    from seqrec.experiments import check_config
-
-    try:
-        check_config(config)
-    except ConfigError as error:
-        raise ConfigError(f"{source}: {error}") from None
-    return config
-
-
 def _train(args: argparse.Namespace) -> int:
-    from seqrec.experiments import run_experiment
+    from seqrec.runs import run_experiment
 
     command = "seqrec " + " ".join(shlex.quote(a) for a in sys.argv[1:])
     if args.resume:
@@ -34,11 +23,11 @@ def _train(args: argparse.Namespace) -> int:
         config_path = Path(args.resume) / "config.toml"
         if not config_path.exists():
             raise ConfigError(f"{config_path}: not found; --resume needs a directory written by seqrec train")
-        metrics = run_experiment(_checked(load_config(config_path), str(config_path)), args.resume, resume=True)
+        metrics = run_experiment(load_config(config_path), args.resume, resume=True, source=str(config_path))
     else:
         config = load_config(args.config, args.set or [])
         source = (args.config or "<defaults>") + (" with --set" if args.set else "")
-        metrics = run_experiment(_checked(config, source), args.out, command=command)
+        metrics = run_experiment(config, args.out, command=command, source=source)
     if "test" not in metrics:  # a non-zero rank under torchrun: rank 0 reports
         return 0
     test = metrics["test"]
@@ -63,8 +52,6 @@ def _read_users(spec: str, user_col: str) -> list[str] | None:
     """``all`` -> None (every user); a .csv/.tsv/.parquet file -> its user column; else one id per line."""
     if spec == "all":
         return None
-    from pathlib import Path
-
     import pandas as pd
 
     path = Path(spec)
@@ -85,10 +72,8 @@ def _read_users(spec: str, user_col: str) -> list[str] | None:
 
 
 def _recommend(args: argparse.Namespace) -> int:
-    import os
-    from pathlib import Path
-
     from seqrec.api import load
+    from seqrec.io import replace_atomic
 
     model = load(args.model, args.device)
     users = _read_users(args.users, model.user_col)
@@ -96,19 +81,17 @@ def _recommend(args: argparse.Namespace) -> int:
     table.columns = ["user", "item", "score", "rank"]
     out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
-    tmp = out.with_name(out.name + ".tmp")
-    try:
-        if out.suffix.lower() == ".parquet":
-            try:
-                table.to_parquet(tmp, index=False)
-            except ImportError as error:
-                message = f"{out}: writing parquet needs pyarrow (pip install 'seqrec[parquet]'): {error}"
-                raise ValueError(message) from None
-        else:
+
+    def write(tmp: Path) -> None:
+        if out.suffix.lower() != ".parquet":
             table.to_csv(tmp, index=False, sep="\t" if out.suffix.lower() == ".tsv" else ",")
-        os.replace(tmp, out)
-    finally:
-        tmp.unlink(missing_ok=True)
+            return
+        try:
+            table.to_parquet(tmp, index=False)
+        except ImportError as error:
+            raise ValueError(f"{out}: writing parquet needs pyarrow (pip install 'seqrec[parquet]'): {error}") from None
+
+    replace_atomic(out, write)
     print(f"{len(table)} recommendations for {table['user'].nunique()} users written to {out}")
     return 0
 
@@ -116,7 +99,7 @@ def _recommend(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from seqrec.api import evaluate_run
+    from seqrec.runs import evaluate_run
 
     print(json.dumps(evaluate_run(args.model, args.device), indent=2))
     return 0

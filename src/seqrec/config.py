@@ -44,7 +44,9 @@ class ModelConfig:
     mask_prob: float = 0.2  # BERT4Rec only
     mask_last_if_none: bool = True  # BERT4Rec only: a sequence with no item drawn gets its last one masked
     mlm_head: bool = True  # BERT4Rec only: dense + GELU + layer norm before the output (false: none)
-    # variants of published code (block and init: SASRec only; see seqrec.models)
+    # variants of published code: a named set of the switches below ("paper-code"), or each switch on its own;
+    # every model checks its own switches (see seqrec.models)
+    variant: str = ""
     block: str = "pre_norm"  # pre_norm | sasrec_pytorch
     init: str = "xavier"  # xavier | normal (N(0, 0.02))
     positions: str = "from_end"  # from_end | from_start (counted from the window's first item); BERT4Rec too
@@ -52,7 +54,9 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    loss: str = "ce"  # bce | ce | sampled_ce
+    loss: str = "ce"  # bce | ce | sampled_ce (seqrec.objectives.LOSSES)
+    loss_args: dict[str, Any] = field(default_factory=dict)  # the loss's own parameters, e.g. {t = 0.75}
+    sampler: str = ""  # "": the loss's own; uniform | unseen (seqrec.objectives.SAMPLERS)
     negatives: int = 0  # 0: the loss's default (1 for bce, 3000 for sampled_ce)
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -102,6 +106,13 @@ def _coerce(value: Any, kind: Any, where: str) -> Any:
         if not isinstance(value, list):
             raise ConfigError(f"{where}: expected a list, got {type(value).__name__} {value!r}")
         return [_coerce(v, item_kind, where) for v in value]
+    if typing.get_origin(kind) is dict:
+        if not isinstance(value, dict):
+            raise ConfigError(f"{where}: expected a table of names and values, got {type(value).__name__} {value!r}")
+        for name, item in value.items():
+            if not isinstance(item, bool | int | float | str):
+                raise ConfigError(f"{where}.{name}: expected a number, boolean or string, got {item!r}")
+        return dict(value)
     raise ConfigError(f"{where}: unsupported type {kind}")
 
 
@@ -124,7 +135,22 @@ def from_dict(raw: dict[str, Any], source: str = "<config>") -> Config:
                     f"{source}: unknown key {section_name}.{key}; known: {', '.join(hints)}"
                 )
             setattr(section, key, _coerce(value, hints[key], f"{source}: {section_name}.{key}"))
+    if config.model.variant:
+        _apply_variant(config.model, set(raw.get("model", {})), source)
     return config
+
+
+def _apply_variant(model: ModelConfig, explicit: set[str], source: str) -> None:
+    """Set the switches of ``model.variant`` that the config does not set itself (explicit keys win)."""
+    from seqrec.models import variant_values  # the models own their variants; they import this module
+
+    try:
+        values = variant_values(model.name, model.variant)
+    except ConfigError as error:
+        raise ConfigError(f"{source}: {error}") from None
+    for key, value in values.items():
+        if key not in explicit:
+            setattr(model, key, value)
 
 
 def parse_override(text: str) -> tuple[str, str, Any]:
@@ -137,6 +163,9 @@ def parse_override(text: str) -> tuple[str, str, Any]:
         value = tomllib.loads(f"v = {value_text}")["v"]
     except tomllib.TOMLDecodeError:
         value = value_text
+    if "." in key:  # a table entry: train.loss_args.t=0.75
+        key, name = key.split(".", 1)
+        value = {name: value}
     return section, key, value
 
 
@@ -157,6 +186,8 @@ def load_config(path: str | Path | None = None, overrides: list[str] | tuple[str
         raw.setdefault(section, {})
         if not isinstance(raw[section], dict):
             raise ConfigError(f"--set {text!r}: [{section}] is not a section")
+        if isinstance(value, dict) and isinstance(raw[section].get(key), dict):
+            value = {**raw[section][key], **value}
         raw[section][key] = value
     return from_dict(raw, source)
 
@@ -168,6 +199,8 @@ def _toml_value(value: Any) -> str:
         return '"' + value.replace("\\", "\\\\").replace('"', '\\"') + '"'
     if isinstance(value, list):
         return "[" + ", ".join(_toml_value(v) for v in value) + "]"
+    if isinstance(value, dict):
+        return "{" + ", ".join(f"{_toml_value(str(k))} = {_toml_value(v)}" for k, v in value.items()) + "}"
     return repr(value)
 
 

@@ -9,7 +9,7 @@ import numpy as np
 import torch
 
 from seqrec.data.batches import padded_tails, seen_matrix, trim_padding
-from seqrec.data.interactions import Interactions, gather_ranges
+from seqrec.data.interactions import Interactions, item_counts
 from seqrec.data.split import EvalSet
 from seqrec.metrics import metrics_from_ranks, target_ranks
 
@@ -31,8 +31,7 @@ class Popularity:
 
     @classmethod
     def fit(cls, items: np.ndarray, starts: np.ndarray, ends: np.ndarray, n_items: int) -> Popularity:
-        _, train_items = gather_ranges(items, starts, ends)
-        return cls(np.bincount(train_items, minlength=n_items + 1))
+        return cls(item_counts(items, starts, ends, n_items))
 
     def score_next(self, history: torch.Tensor) -> torch.Tensor:
         return self.counts.expand(history.shape[0], -1)

@@ -1,6 +1,9 @@
-"""Published figures of "Turning Dross Into Gold Loss" (Klenitskiy & Vasilev, RecSys 2023), Table 2.
+"""The paper's grid and its published figures: "Turning Dross Into Gold Loss" (Klenitskiy & Vasilev, RecSys 2023).
 
-Full-catalog ranking; training seconds were measured on a GPU the paper does not name.
+``GRID`` is the one definition of the four runs the paper compares (their keys, display labels,
+model and loss); ``seqrec reproduce`` runs it and ``seqrec report`` names runs after it.
+``PAPER`` holds Table 2: full-catalog ranking; training seconds were measured on a GPU the paper
+does not name.
 """
 
 from __future__ import annotations
@@ -9,50 +12,89 @@ from dataclasses import dataclass
 
 
 @dataclass(frozen=True)
+class GridRow:
+    """One model of the grid: its key (config file and run directory name), label, model and loss."""
+
+    key: str  # e.g. "sasrec-sampled-ce": configs/<dataset>-<key>.toml, results/<dataset>/<key>
+    name: str  # display name, e.g. "SASRec+"
+    model: str  # config model.name
+    loss: str  # config train.loss
+    negatives: int = 0  # the paper's number of sampled negatives, shown in the label when not 0
+
+    @property
+    def label(self) -> str:
+        """The paper's name for the row, e.g. "SASRec+ 3000"."""
+        return self.run_label(self.negatives)
+
+    def run_label(self, negatives: int) -> str:
+        """The label of a run of this row that used ``negatives`` sampled negatives."""
+        return f"{self.name} {negatives}" if self.negatives else self.name
+
+
+GRID: dict[str, GridRow] = {
+    row.key: row
+    for row in (
+        GridRow("bert4rec", "BERT4Rec", "bert4rec", "ce"),
+        GridRow("sasrec-bce", "SASRec", "sasrec", "bce"),
+        GridRow("sasrec-ce", "SASRec+", "sasrec", "ce"),
+        GridRow("sasrec-sampled-ce", "SASRec+", "sasrec", "sampled_ce", negatives=3000),
+    )
+}
+
+
+def model_key(model: str, loss: str) -> str:
+    """The grid key of a model and loss; outside the grid, ``<model>-<loss>`` with dashes."""
+    for row in GRID.values():
+        if (row.model, row.loss) == (model, loss):
+            return row.key
+    return f"{model}-{loss.replace('_', '-')}"
+
+
+@dataclass(frozen=True)
 class PaperResult:
+    """One cell group of Table 2: test HR@10 and NDCG@10, training seconds, best epoch."""
+
     hr10: float
     ndcg10: float
     seconds: float
     best_epoch: int
 
 
-# model keys: bert4rec (BERT4Rec, ce), sasrec-bce (SASRec), sasrec-ce (SASRec+), sasrec-sampled-ce (SASRec+ 3000)
-PAPER: dict[str, dict[str, PaperResult]] = {
-    "ml-1m": {
-        "bert4rec": PaperResult(0.2843, 0.1537, 1409, 197),
-        "sasrec-bce": PaperResult(0.2500, 0.1341, 486, 53),
-        "sasrec-ce": PaperResult(0.3152, 0.1821, 540, 63),
-        "sasrec-sampled-ce": PaperResult(0.3159, 0.1857, 769, 85),
-    },
-    "ml-20m": {
-        "bert4rec": PaperResult(0.2816, 0.1703, 14758, 68),
-        "sasrec-bce": PaperResult(0.2001, 0.1067, 2495, 30),
-        "sasrec-ce": PaperResult(0.2983, 0.1833, 9959, 46),
-        "sasrec-sampled-ce": PaperResult(0.3090, 0.1872, 4125, 39),
-    },
-    "steam": {
-        "bert4rec": PaperResult(0.1242, 0.0662, 4893, 74),
-        "sasrec-bce": PaperResult(0.0981, 0.0506, 2140, 39),
-        "sasrec-ce": PaperResult(0.1191, 0.0641, 1262, 16),
-        "sasrec-sampled-ce": PaperResult(0.1206, 0.0652, 1226, 14),
-    },
-    "beauty": {
-        "bert4rec": PaperResult(0.0338, 0.0187, 2325, 87),
-        "sasrec-bce": PaperResult(0.0246, 0.0126, 521, 26),
-        "sasrec-ce": PaperResult(0.0533, 0.0327, 332, 6),
-        "sasrec-sampled-ce": PaperResult(0.0490, 0.0295, 296, 8),
-    },
-    "yelp": {
-        "bert4rec": PaperResult(0.0442, 0.0223, 10166, 21),
-        "sasrec-bce": PaperResult(0.0228, 0.0115, 655, 3),
-        "sasrec-ce": PaperResult(0.0482, 0.0246, 2505, 3),
-        "sasrec-sampled-ce": PaperResult(0.0462, 0.0237, 1965, 5),
-    },
-}
+def _in_grid_order(*results: PaperResult) -> dict[str, PaperResult]:
+    """One dataset's results, given in GRID order, keyed by grid key."""
+    return dict(zip(GRID, results, strict=True))
 
-MODEL_NAMES: dict[str, str] = {
-    "bert4rec": "BERT4Rec",
-    "sasrec-bce": "SASRec",
-    "sasrec-ce": "SASRec+",
-    "sasrec-sampled-ce": "SASRec+ 3000",
+
+# Each dataset in GRID order: BERT4Rec, SASRec, SASRec+, SASRec+ 3000.
+PAPER: dict[str, dict[str, PaperResult]] = {
+    "ml-1m": _in_grid_order(
+        PaperResult(0.2843, 0.1537, 1409, 197),
+        PaperResult(0.2500, 0.1341, 486, 53),
+        PaperResult(0.3152, 0.1821, 540, 63),
+        PaperResult(0.3159, 0.1857, 769, 85),
+    ),
+    "ml-20m": _in_grid_order(
+        PaperResult(0.2816, 0.1703, 14758, 68),
+        PaperResult(0.2001, 0.1067, 2495, 30),
+        PaperResult(0.2983, 0.1833, 9959, 46),
+        PaperResult(0.3090, 0.1872, 4125, 39),
+    ),
+    "steam": _in_grid_order(
+        PaperResult(0.1242, 0.0662, 4893, 74),
+        PaperResult(0.0981, 0.0506, 2140, 39),
+        PaperResult(0.1191, 0.0641, 1262, 16),
+        PaperResult(0.1206, 0.0652, 1226, 14),
+    ),
+    "beauty": _in_grid_order(
+        PaperResult(0.0338, 0.0187, 2325, 87),
+        PaperResult(0.0246, 0.0126, 521, 26),
+        PaperResult(0.0533, 0.0327, 332, 6),
+        PaperResult(0.0490, 0.0295, 296, 8),
+    ),
+    "yelp": _in_grid_order(
+        PaperResult(0.0442, 0.0223, 10166, 21),
+        PaperResult(0.0228, 0.0115, 655, 3),
+        PaperResult(0.0482, 0.0246, 2505, 3),
+        PaperResult(0.0462, 0.0237, 1965, 5),
+    ),
 }

@@ -18,10 +18,10 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from seqrec.config import Config, ConfigError, load_config, to_toml
-from seqrec.paper import MODEL_NAMES
+from seqrec.io import write_text_atomic
+from seqrec.paper import GRID
 from seqrec.report import find_runs, write_report
 
-GRID = list(MODEL_NAMES)  # bert4rec, sasrec-bce, sasrec-ce, sasrec-sampled-ce
 QUICK_EPOCHS = 3
 QUICK_VALID_USERS = 1000
 
@@ -42,13 +42,18 @@ class Plan:
 
 
 def plan_runs(
-    dataset: str, out: Path, models: list[str], seeds: int, max_epochs: int | None, quick: bool,
+    dataset: str,
+    out: Path,
+    models: list[str],
+    seeds: int,
+    max_epochs: int | None,
+    quick: bool,
     data_dir: str | None = None,
 ) -> list[Plan]:
     """One plan per (model, seed), with the overrides that the options ask for."""
     unknown = sorted(set(models) - set(GRID))
     if unknown:
-        raise ConfigError(f"unknown model(s) {unknown}; the grid is {GRID}")
+        raise ConfigError(f"unknown model(s) {unknown}; the grid is {list(GRID)}")
     plans = []
     for key in models:
         path = configs_dir() / f"{dataset}-{key}.toml"
@@ -80,9 +85,7 @@ def _check_same_config(plan: Plan) -> None:
     wanted = _experiment(load_config(plan.config_path, plan.overrides))
     found = _experiment(load_config(plan.out / "config.toml"))
     if wanted != found:
-        raise ConfigError(
-            f"{plan.out} holds a run with a different config; use another --out or remove it"
-        )
+        raise ConfigError(f"{plan.out} holds a run with a different config; use another --out or remove it")
 
 
 def execute(plan: Plan) -> int:
@@ -101,8 +104,17 @@ def execute(plan: Plan) -> int:
     else:
         print(f"[run] {plan.out}", flush=True)
         sets = [arg for o in plan.overrides for arg in ("--set", o)]
-        command = [sys.executable, "-m", "seqrec", "train", "--config", str(plan.config_path), *sets,
-                   "--out", str(plan.out)]
+        command = [
+            sys.executable,
+            "-m",
+            "seqrec",
+            "train",
+            "--config",
+            str(plan.config_path),
+            *sets,
+            "--out",
+            str(plan.out),
+        ]
     return run_child(command, env)
 
 
@@ -132,16 +144,28 @@ def run_child(command: list[str], env: dict[str, str]) -> int:
 
 
 def reproduce(
-    dataset: str = "synthetic", out: str | Path | None = None, models: list[str] | None = None, seeds: int = 1,
-    max_epochs: int | None = None, quick: bool = False, data_dir: str | None = None,
+    dataset: str = "synthetic",
+    out: str | Path | None = None,
+    models: list[str] | None = None,
+    seeds: int = 1,
+    max_epochs: int | None = None,
+    quick: bool = False,
+    data_dir: str | None = None,
 ) -> str:
     """Run the grid and write results.md, results.csv and curves.png; returns the table."""
     out_dir = Path(out) if out is not None else Path("results") / (dataset + ("-quick" if quick else ""))
-    plans = plan_runs(dataset, out_dir, models or GRID, seeds, max_epochs, quick, data_dir)
+    models = models or list(GRID)
+    plans = plan_runs(dataset, out_dir, models, seeds, max_epochs, quick, data_dir)
     out_dir.mkdir(parents=True, exist_ok=True)
-    manifest = {"dataset": dataset, "models": models or GRID, "seeds": seeds, "max_epochs": max_epochs,
-                "quick": quick, "command": "seqrec " + " ".join(sys.argv[1:])}
-    (out_dir / "reproduce.json").write_text(json.dumps(manifest, indent=2) + "\n", encoding="utf-8")
+    manifest = {
+        "dataset": dataset,
+        "models": models,
+        "seeds": seeds,
+        "max_epochs": max_epochs,
+        "quick": quick,
+        "command": "seqrec " + " ".join(sys.argv[1:]),
+    }
+    write_text_atomic(out_dir / "reproduce.json", json.dumps(manifest, indent=2) + "\n")
     failed = [plan.out.name for plan in plans if execute(plan) != 0]
     runs = find_runs([out_dir])  # every run in the directory, so partial grids add up
     title = f"seqrec reproduce --dataset {dataset}" + (" (QUICK: a demo budget, not the paper's)" if quick else "")

@@ -3,7 +3,8 @@
 import numpy as np
 import torch
 
-from seqrec.data.batches import CausalBatches, ClozeBatches, padded_tails, trim_padding, unseen_negatives
+from seqrec.data.batches import CausalBatches, ClozeBatches, padded_tails, trim_padding
+from seqrec.objectives.samplers import unseen_negatives
 
 ITEMS = np.array([1, 2, 3, 4, 5, 6, 7])
 # user 0: items 1 2 3 4 5; user 1: items 6 7

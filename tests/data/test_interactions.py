@@ -1,9 +1,9 @@
-"""Interactions.from_arrays and ragged_gather, on hand-built cases."""
+"""Interactions.from_arrays and gather_ranges, on hand-built cases."""
 
 import numpy as np
 import pytest
 
-from seqrec.data.interactions import DataError, Interactions, ragged_gather
+from seqrec.data.interactions import DataError, Interactions, gather_ranges
 
 
 def raw_sequences(x: Interactions) -> dict:
@@ -83,9 +83,19 @@ def test_bad_arrays_raise_with_source():
         )
 
 
-def test_ragged_gather():
+def test_gather_ranges():
     offsets = np.array([0, 2, 2, 5])  # rows: [10, 11], [], [12, 13, 14]
     values = np.array([10, 11, 12, 13, 14])
-    row_index, gathered = ragged_gather(offsets, values, np.array([2, 0, 1, 2]))
+    rows = np.array([2, 0, 1, 2])
+    row_index, gathered = gather_ranges(values, offsets[rows], offsets[rows + 1])
     assert gathered.tolist() == [12, 13, 14, 10, 11, 12, 13, 14]
     assert row_index.tolist() == [0, 0, 0, 1, 1, 3, 3, 3]
+
+
+def test_item_counts_over_ranges():
+    # ranges [1, 2, 2] and [3] of items 1 2 2 | 4 | 3 1: item 1 once, 2 twice, 3 once, 4 never (not in a range)
+    from seqrec.data.interactions import item_counts
+
+    items = np.array([1, 2, 2, 4, 3, 1])
+    counts = item_counts(items, np.array([0, 4]), np.array([3, 5]), n_items=4)
+    assert counts.tolist() == [0, 1, 2, 1, 0]

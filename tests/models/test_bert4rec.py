@@ -23,8 +23,13 @@ def reference_forward(model: BERT4Rec, items: torch.Tensor) -> torch.Tensor:
     x = F.layer_norm(x, (hidden,), model.embedding_norm.weight, model.embedding_norm.bias)
     for block in model.blocks:
         layer = nn.TransformerEncoderLayer(
-            hidden, block.attention.heads, block.feed_forward[0].out_features, dropout=0.0,
-            activation="gelu", batch_first=True, norm_first=False,
+            hidden,
+            block.attention.heads,
+            block.feed_forward[0].out_features,
+            dropout=0.0,
+            activation="gelu",
+            batch_first=True,
+            norm_first=False,
         )
         layer.self_attn.in_proj_weight.data.copy_(block.attention.qkv.weight)
         layer.self_attn.in_proj_bias.data.copy_(block.attention.qkv.bias)
@@ -41,8 +46,9 @@ def reference_forward(model: BERT4Rec, items: torch.Tensor) -> torch.Tensor:
 
 def paper_variant() -> BERT4Rec:
     torch.manual_seed(5)
-    model = BERT4Rec(12, hidden=8, blocks=2, heads=2, dropout=0.0, max_length=6, ff_hidden=16,
-                     mlm_head=False, positions="from_start")
+    model = BERT4Rec(
+        12, hidden=8, blocks=2, heads=2, dropout=0.0, max_length=6, ff_hidden=16, mlm_head=False, positions="from_start"
+    )
     return model.eval()
 
 
@@ -75,8 +81,7 @@ def test_positions_from_start_ignore_leading_padding_and_from_end_do_not_shift()
     torch.testing.assert_close(short, padded)
     # from_end puts the appended mask at max_length - 1, from_start at the history's length
     torch.manual_seed(5)
-    from_end = BERT4Rec(12, hidden=8, blocks=2, heads=2, dropout=0.0, max_length=6, ff_hidden=16,
-                        mlm_head=False).eval()
+    from_end = BERT4Rec(12, hidden=8, blocks=2, heads=2, dropout=0.0, max_length=6, ff_hidden=16, mlm_head=False).eval()
     from_end.load_state_dict(model.state_dict())
     with torch.no_grad():
         assert not torch.allclose(from_end.score_next(torch.tensor([[5, 6, 7]])), short)
@@ -84,8 +89,9 @@ def test_positions_from_start_ignore_leading_padding_and_from_end_do_not_shift()
 
 def test_mlm_head_adds_dense_gelu_norm_on_top_of_the_encoder() -> None:
     torch.manual_seed(5)
-    with_head = BERT4Rec(12, hidden=8, blocks=2, heads=2, dropout=0.0, max_length=6, ff_hidden=16,
-                         positions="from_start").eval()
+    with_head = BERT4Rec(
+        12, hidden=8, blocks=2, heads=2, dropout=0.0, max_length=6, ff_hidden=16, positions="from_start"
+    ).eval()
     without = paper_variant()
     without.load_state_dict({k: v for k, v in with_head.state_dict().items() if not k.startswith("head.")})
     items = torch.tensor([[0, 3, 4, 5]])

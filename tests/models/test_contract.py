@@ -44,27 +44,27 @@ class TestModelContract:
     def test_output_shapes(self, name: str) -> None:
         model = build_model(small_config(name).model, n_items=15)
         history = torch.tensor([[0, 0, 3, 4], [1, 2, 3, 4]])
-        assert model.encode(history).shape == (2, 4, 32)  # type: ignore[operator]
-        assert model.score_next(history).shape == (2, 16)  # type: ignore[operator]
-        assert model.output_embeddings().shape == (16, 32)  # type: ignore[operator]
+        assert model.encode(history).shape == (2, 4, 32)
+        assert model.score_next(history).shape == (2, 16)
+        assert model.output_embeddings().shape == (16, 32)
 
     def test_leading_padding_does_not_change_scores(self, name: str) -> None:
         model = build_model(small_config(name).model, n_items=15).eval()
         short = torch.tensor([[5, 6, 7]])
         padded = torch.tensor([[0, 0, 0, 5, 6, 7]])
-        torch.testing.assert_close(model.score_next(short), model.score_next(padded))  # type: ignore[operator]
+        torch.testing.assert_close(model.score_next(short), model.score_next(padded))
 
     def test_last_position_shortcut_matches_the_full_encoder(self, name: str) -> None:
         model = build_model(small_config(name).model, n_items=15).eval()
         items = torch.tensor([[0, 0, 3, 4, 5], [1, 2, 3, 4, 5]])
-        full = model.encode(items)[:, -1:]  # type: ignore[operator]
-        torch.testing.assert_close(model.encode(items, last_only=True), full)  # type: ignore[operator]
+        full = model.encode(items)[:, -1:]
+        torch.testing.assert_close(model.encode(items, last_only=True), full)
 
     def test_seen_items_are_excluded_from_recommendations(self, name: str) -> None:
         model = build_model(small_config(name).model, n_items=15).eval()
         items = np.array([3, 4, 5, 9])
         history = torch.tensor([[3, 4, 5, 9]])
-        scores = model.score_next(history).detach()  # type: ignore[operator]
+        scores = model.score_next(history).detach()
         scores[:, 0] = float("-inf")
         scores.masked_fill_(seen_matrix(items, np.array([0]), np.array([4]), 15), float("-inf"))
         top = scores.topk(11).indices[0].tolist()
@@ -90,5 +90,5 @@ class TestModelContract:
         config.train.patience = 200
         model = build_model(config.model, split.data.n_items, seed=0)
         fit(model, split, config)
-        test = evaluate(model, split.data, split.test, ks=[1])  # type: ignore[arg-type]
+        test = evaluate(model, split.data, split.test, ks=[1])
         assert test["hr@1"] >= 0.95

@@ -38,8 +38,17 @@ def reference_forward(model: SASRec, items: torch.Tensor) -> torch.Tensor:
 
 def paper_variant(heads: int = 2) -> SASRec:
     torch.manual_seed(3)
-    model = SASRec(12, hidden=8, blocks=2, heads=heads, dropout=0.0, max_length=6,
-                   block="sasrec_pytorch", init="normal", positions="from_start")
+    model = SASRec(
+        12,
+        hidden=8,
+        blocks=2,
+        heads=heads,
+        dropout=0.0,
+        max_length=6,
+        block="sasrec_pytorch",
+        init="normal",
+        positions="from_start",
+    )
     return model.eval()
 
 

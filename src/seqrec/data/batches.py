@@ -1,4 +1,4 @@
-"""Padded batches and negatives, built vectorised from CSR ranges (no loop over users).
+"""Padded training batches, built vectorised from CSR ranges (no loop over users).
 
 Sequences are left-padded with 0, so a user's latest item is always in the last column.
 """
@@ -53,28 +53,6 @@ def seen_matrix(
     mask = torch.zeros(len(starts), n_items + 1, dtype=torch.bool, device=device)
     mask[torch.from_numpy(rows).to(device), torch.from_numpy(seen).to(device)] = True
     return mask
-
-
-def uniform_negatives(
-    shape: tuple[int, ...], n_items: int, generator: torch.Generator
-) -> torch.Tensor:
-    """Items drawn uniformly with replacement from 1..n_items (the original SASRec sampler)."""
-    return torch.randint(1, n_items + 1, shape, generator=generator)
-
-
-def unseen_negatives(seen: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
-    """Per row, ``n`` distinct items the row has not seen, uniformly without replacement.
-
-    ``seen`` is [B, I + 1] with column 0 (padding) treated as seen. A row with fewer than
-    ``n`` unseen items gets 0 (padding, "no negative") in the slots it cannot fill.
-    Returns [B, n].
-    """
-    keys = torch.rand(seen.shape, generator=generator, device=seen.device)  # [B, I + 1]
-    keys[:, 0] = 2.0
-    keys[seen] = 2.0
-    n = min(n, seen.shape[1] - 1)
-    picked_keys, picked = torch.topk(keys, n, dim=1, largest=False)  # [B, n]
-    return torch.where(picked_keys < 2.0, picked, torch.zeros_like(picked))
 
 
 class SequenceBatches:

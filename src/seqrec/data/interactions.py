@@ -142,10 +142,7 @@ def gather_ranges(values: np.ndarray, starts: np.ndarray, ends: np.ndarray) -> t
     return row_index, values[np.repeat(starts, lengths) + within]
 
 
-def ragged_gather(offsets: np.ndarray, values: np.ndarray, rows: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Concatenate ``values[offsets[r]:offsets[r+1]]`` for each r in ``rows``, vectorised.
-
-    Returns ``(row_index, gathered)`` where ``row_index[k]`` is the position in ``rows`` that
-    ``gathered[k]`` came from.
-    """
-    return gather_ranges(values, offsets[rows], offsets[rows + 1])
+def item_counts(items: np.ndarray, starts: np.ndarray, ends: np.ndarray, n_items: int) -> np.ndarray:
+    """How often each item occurs in the ranges ``items[starts[r]:ends[r]]``: [n_items + 1], index 0 padding."""
+    _, gathered = gather_ranges(items, starts, ends)
+    return np.bincount(gathered, minlength=n_items + 1)

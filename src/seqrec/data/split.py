@@ -15,6 +15,12 @@ validation nor test::
 
     n = 2:   training: [i_1 i_2]    validation: -    test: -
     n = 1:   training: [i_1]        (nothing to predict; contributes no target)
+
+The full-history view (:func:`full_history`, for training a final model on everything) holds
+no items out::
+
+    items:      i_1  i_2  ...  i_n
+    training:   [------ i_1 .. i_n ------]      validation: -    test: -
 """
 
 from __future__ import annotations
@@ -42,17 +48,30 @@ class EvalSet:
 
 
 @dataclass(frozen=True)
-class LeaveOneOut:
-    """Training sequences (as CSR ends) plus validation and test sets."""
+class Split:
+    """Training sequences (as CSR ends) plus validation and test sets (None: the split holds none out)."""
 
     data: Interactions
     train_end: np.ndarray  # [U] absolute index: training sequence of u is items[offsets[u]:train_end[u]]
-    valid: EvalSet
-    test: EvalSet
+    valid: EvalSet | None
+    test: EvalSet | None
 
     @property
     def train_offsets(self) -> tuple[np.ndarray, np.ndarray]:
         return self.data.offsets[:-1], self.train_end
+
+
+@dataclass(frozen=True)
+class LeaveOneOut(Split):
+    """The leave-one-out split: validation and test sets always present."""
+
+    valid: EvalSet
+    test: EvalSet
+
+
+def full_history(data: Interactions) -> Split:
+    """Every item of every user is a training item; nothing is held out (no validation, no test)."""
+    return Split(data=data, train_end=data.offsets[1:].copy(), valid=None, test=None)
 
 
 def leave_one_out(data: Interactions) -> LeaveOneOut:

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import ClassVar
+
+import numpy as np
 import torch
 from torch import nn
 
-from seqrec.config import ModelConfig
-from seqrec.models.transformer import Dropout, SequenceModel, TransformerBlock, position_ids, run_blocks
+from seqrec.config import ConfigError, ModelConfig
+from seqrec.data.batches import ClozeBatches, SequenceBatches
+from seqrec.models.base import SequenceModel
+from seqrec.models.blocks import POSITIONS, Dropout, PostNormBlock, position_ids, run_blocks
 
 
 class BERT4Rec(SequenceModel):
@@ -18,10 +23,23 @@ class BERT4Rec(SequenceModel):
     ``mlm_head`` puts BERT's masked-LM transform (dense + GELU + layer norm) between the encoder
     and the tied output matrix; the paper's code (``BertModel`` plus a tied linear layer) has
     none. ``positions`` counts position ids from the window's last item (``from_end``) or, as
-    right-padded input to ``BertModel`` does, from its first (``from_start``).
+    right-padded input to ``BertModel`` does, from its first (``from_start``). ``mask_prob`` and
+    ``mask_last_if_none`` shape the training batches (see ``ClozeBatches``); they are settings,
+    not parameters.
     """
 
+    name = "bert4rec"
     objective = "cloze"
+    OPTIONS: ClassVar[dict[str, tuple[object, ...]]] = {
+        "positions": POSITIONS,
+        "mlm_head": (True, False),
+        "mask_last_if_none": (True, False),
+    }
+    OWN_FIELDS: ClassVar[tuple[str, ...]] = ("mask_prob",)
+    VARIANTS: ClassVar[dict[str, dict[str, object]]] = {
+        # the code behind the paper: BertModel plus a tied linear layer, right-padded input
+        "paper-code": {"mlm_head": False, "positions": "from_start", "mask_last_if_none": False},
+    }
 
     def __init__(
         self,
@@ -34,28 +52,31 @@ class BERT4Rec(SequenceModel):
         ff_hidden: int = 256,
         mlm_head: bool = True,
         positions: str = "from_end",
+        mask_prob: float = 0.2,
+        mask_last_if_none: bool = True,
     ) -> None:
         super().__init__(n_items, max_length)
-        if positions not in ("from_end", "from_start"):
-            raise ValueError(f"unknown positions {positions!r}")
+        self.check_options(positions=positions)
         self.positions = positions
+        self.mask_prob, self.mask_last_if_none = mask_prob, mask_last_if_none
         self.mask_token = n_items + 1
         self.item_embedding = nn.Embedding(n_items + 2, hidden, padding_idx=0)
         self.position_embedding = nn.Embedding(max_length, hidden)
         self.embedding_norm = nn.LayerNorm(hidden)
         self.embedding_dropout = Dropout(dropout)
         self.blocks = nn.ModuleList(
-            TransformerBlock(hidden, heads, ff_hidden or 4 * hidden, dropout, "gelu", layout="post_norm")
-            for _ in range(blocks)
+            PostNormBlock(hidden, heads, ff_hidden or 4 * hidden, dropout, "gelu") for _ in range(blocks)
         )
         # BERT's masked-LM head: dense + GELU + layer norm before the tied output matrix
         self.head = nn.Sequential(nn.Linear(hidden, hidden), nn.GELU(), nn.LayerNorm(hidden)) if mlm_head else None
         self.reset_parameters()
 
-    @staticmethod
-    def config_arguments(config: ModelConfig) -> dict[str, object]:
-        return {**SequenceModel.config_arguments(config), "mlm_head": config.mlm_head,
-                "positions": config.positions}
+    @classmethod
+    def check_config(cls, config: ModelConfig) -> None:
+        """The shared checks, then ``mask_prob`` in (0, 1)."""
+        super().check_config(config)
+        if not 0.0 < config.mask_prob < 1.0:
+            raise ConfigError(f"model.mask_prob must be in (0, 1), got {config.mask_prob}")
 
     def reset_parameters(self) -> None:
         """Truncated-normal(0.02) weights as in BERT; zero biases; padding row zero."""
@@ -87,3 +108,17 @@ class BERT4Rec(SequenceModel):
         hidden = self.encode(items, last_only=True)[:, -1]  # [B, D]
         return hidden @ self.output_embeddings().T
 
+    def training_batches(
+        self, items: np.ndarray, starts: np.ndarray, ends: np.ndarray, batch_size: int
+    ) -> SequenceBatches:
+        """Cloze batches: each user's last ``max_length`` items with fresh masks every epoch."""
+        return ClozeBatches(
+            items,
+            starts,
+            ends,
+            self.max_length,
+            batch_size,
+            mask_token=self.mask_token,
+            mask_prob=self.mask_prob,
+            mask_last_if_none=self.mask_last_if_none,
+        )

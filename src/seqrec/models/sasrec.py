@@ -3,18 +3,36 @@
 from __future__ import annotations
 
 import math
+from typing import ClassVar
 
+import numpy as np
 import torch
 from torch import nn
 
-from seqrec.config import ModelConfig
-from seqrec.models.transformer import Dropout, SequenceModel, TransformerBlock, position_ids, run_blocks
+from seqrec.data.batches import CausalBatches, SequenceBatches
+from seqrec.models.base import SequenceModel
+from seqrec.models.blocks import BLOCKS, POSITIONS, Dropout, block_class, position_ids, run_blocks
 
 
 class SASRec(SequenceModel):
-    """Kang & McAuley (2018), with the defaults of "Turning Dross Into Gold Loss" on ML-1M."""
+    """Kang & McAuley (2018), with the defaults of "Turning Dross Into Gold Loss" on ML-1M.
 
+    ``block`` picks the block layout (see ``seqrec.models.blocks.BLOCKS``), ``init`` the weight
+    initialisation (Xavier-normal as SASRec.pytorch, or N(0, 0.02)), ``positions`` where
+    position ids are counted from.
+    """
+
+    name = "sasrec"
     objective = "causal"
+    OPTIONS: ClassVar[dict[str, tuple[object, ...]]] = {
+        "block": tuple(BLOCKS),
+        "init": ("xavier", "normal"),
+        "positions": POSITIONS,
+    }
+    VARIANTS: ClassVar[dict[str, dict[str, object]]] = {
+        # the SASRec.pytorch code (configs/ablation-ml-1m-sasrec-ce-paper-code.toml)
+        "paper-code": {"block": "sasrec_pytorch", "init": "normal", "positions": "from_start"},
+    }
 
     def __init__(
         self,
@@ -30,24 +48,16 @@ class SASRec(SequenceModel):
         positions: str = "from_end",
     ) -> None:
         super().__init__(n_items, max_length)
-        if init not in ("xavier", "normal") or positions not in ("from_end", "from_start"):
-            raise ValueError(f"unknown init {init!r} or positions {positions!r}")
+        layout = block_class(block)
+        self.check_options(init=init, positions=positions)
         self.init, self.positions = init, positions
         self.item_embedding = nn.Embedding(n_items + 1, hidden, padding_idx=0)
         self.position_embedding = nn.Embedding(max_length, hidden)
         self.embedding_dropout = Dropout(dropout)
-        self.blocks = nn.ModuleList(
-            TransformerBlock(hidden, heads, ff_hidden or hidden, dropout, "relu", layout=block)
-            for _ in range(blocks)
-        )
-        self.final_norm = nn.LayerNorm(hidden, eps=1e-8 if block == "sasrec_pytorch" else 1e-5)
+        self.blocks = nn.ModuleList(layout(hidden, heads, ff_hidden or hidden, dropout, "relu") for _ in range(blocks))
+        self.final_norm = nn.LayerNorm(hidden, eps=layout.eps)
         self.scale = math.sqrt(hidden)
         self.reset_parameters()
-
-    @staticmethod
-    def config_arguments(config: ModelConfig) -> dict[str, object]:
-        return {**SequenceModel.config_arguments(config), "block": config.block, "init": config.init,
-                "positions": config.positions}
 
     def reset_parameters(self) -> None:
         """Weight matrices Xavier-normal (SASRec.pytorch) or N(0, 0.02) (BERT, GPT-2); biases
@@ -79,3 +89,9 @@ class SASRec(SequenceModel):
         """history [B, L] (left-padded) -> scores of every item as the next one [B, I + 1]."""
         hidden = self.encode(history[:, -self.max_length :], last_only=True)[:, -1]  # [B, D]
         return hidden @ self.output_embeddings().T
+
+    def training_batches(
+        self, items: np.ndarray, starts: np.ndarray, ends: np.ndarray, batch_size: int
+    ) -> SequenceBatches:
+        """Next-item batches: each user's last ``max_length + 1`` items, inputs shifted from targets."""
+        return CausalBatches(items, starts, ends, self.max_length, batch_size)

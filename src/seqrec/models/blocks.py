@@ -1,12 +1,14 @@
-"""Transformer blocks shared by SASRec and BERT4Rec (attention through scaled_dot_product_attention)."""
+"""Transformer pieces shared by SASRec and BERT4Rec: fast dropout, self-attention (through
+scaled_dot_product_attention), one class per block layout, position ids and masks."""
 
 from __future__ import annotations
+
+from abc import ABC, abstractmethod
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
 from torch import nn
-
-from seqrec.config import ModelConfig
 
 
 def keep_mask(shape: torch.Size, p: float, device: torch.device) -> torch.Tensor:
@@ -91,25 +93,19 @@ class MultiHeadSelfAttention(nn.Module):
         return self.out(y.transpose(1, 2).reshape(batch, length, hidden))  # [B, L, D]
 
 
-class TransformerBlock(nn.Module):
-    """Attention + position-wise feed-forward, each with residual, dropout and layer norm.
+class Block(nn.Module, ABC):
+    """Attention + position-wise feed-forward, each with a residual, dropout and a layer norm.
 
-    ``layout`` places the norms:
-    - ``pre_norm``: x + Attn(LN(x)), then x + FFN(LN(x)) (GPT-2 style; SASRec's default here);
-    - ``post_norm``: LN(x + Attn(x)), then LN(x + FFN(x)) (BERT);
-    - ``sasrec_pytorch``: the block of the widely used SASRec.pytorch code (and of the code
-      behind "Turning Dross Into Gold Loss"): q = LN(x); x = q + Attn(q, keys=x, values=x);
-      x = LN(x); x + FFN(x), layer-norm epsilon 1e-8.
+    Every layout has the same submodules (hence the same parameter names, so that weight files
+    load whatever the layout); a subclass only says where the norms go (``forward``) and their
+    epsilon (``eps``).
     """
 
-    LAYOUTS = ("pre_norm", "post_norm", "sasrec_pytorch")
+    layout: ClassVar[str]
+    eps: ClassVar[float] = 1e-5
 
-    def __init__(
-        self, hidden: int, heads: int, ff_hidden: int, dropout: float, activation: str, layout: str
-    ) -> None:
+    def __init__(self, hidden: int, heads: int, ff_hidden: int, dropout: float, activation: str) -> None:
         super().__init__()
-        if layout not in self.LAYOUTS:
-            raise ValueError(f"unknown block layout {layout!r}; known: {', '.join(self.LAYOUTS)}")
         self.attention = MultiHeadSelfAttention(hidden, heads, dropout)
         self.feed_forward = nn.Sequential(
             nn.Linear(hidden, ff_hidden),
@@ -117,25 +113,65 @@ class TransformerBlock(nn.Module):
             Dropout(dropout),
             nn.Linear(ff_hidden, hidden),
         )
-        eps = 1e-8 if layout == "sasrec_pytorch" else 1e-5
-        self.norm1 = nn.LayerNorm(hidden, eps=eps)
-        self.norm2 = nn.LayerNorm(hidden, eps=eps)
+        self.norm1 = nn.LayerNorm(hidden, eps=self.eps)
+        self.norm2 = nn.LayerNorm(hidden, eps=self.eps)
         self.dropout = Dropout(dropout)
-        self.layout = layout
 
+    @abstractmethod
     def forward(self, x: torch.Tensor, mask: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         """x [B, L, D] -> [B, L, D]; with ``last_only`` (inference) only the last position, [B, 1, D]."""
-        residual = x[:, -1:] if last_only else x
-        if self.layout == "pre_norm":
-            x = residual + self.dropout(self.attention(self.norm1(x), mask, last_only))  # [B, L, D]
-            return x + self.dropout(self.feed_forward(self.norm2(x)))
-        if self.layout == "post_norm":
-            x = self.norm1(residual + self.dropout(self.attention(x, mask, last_only)))
-            return self.norm2(x + self.dropout(self.feed_forward(x)))
+
+
+class PreNormBlock(Block):
+    """x + Attn(LN(x)), then x + FFN(LN(x)) (GPT-2 style; SASRec's default here)."""
+
+    layout = "pre_norm"
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+        residual = x[:, -1:] if last_only else x  # [B, L or 1, D]
+        x = residual + self.dropout(self.attention(self.norm1(x), mask, last_only))  # [B, L or 1, D]
+        return x + self.dropout(self.feed_forward(self.norm2(x)))
+
+
+class PostNormBlock(Block):
+    """LN(x + Attn(x)), then LN(x + FFN(x)) (BERT)."""
+
+    layout = "post_norm"
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+        residual = x[:, -1:] if last_only else x  # [B, L or 1, D]
+        x = self.norm1(residual + self.dropout(self.attention(x, mask, last_only)))  # [B, L or 1, D]
+        return self.norm2(x + self.dropout(self.feed_forward(x)))
+
+
+class SASRecPytorchBlock(Block):
+    """The block of the widely used SASRec.pytorch code (and of the code behind "Turning Dross
+    Into Gold Loss"): q = LN(x); x = q + Attn(q, keys=x, values=x); x = LN(x); x + FFN(x), with
+    layer-norm epsilon 1e-8 and no dropout after attention."""
+
+    layout = "sasrec_pytorch"
+    eps = 1e-8
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         query = self.norm1(x)  # [B, L, D]
         x = (query[:, -1:] if last_only else query) + self.attention(query, mask, last_only, source=x)
-        x = self.norm2(x)
+        x = self.norm2(x)  # [B, L or 1, D]
         return x + self.dropout(self.feed_forward(x))
+
+
+BLOCKS: dict[str, type[Block]] = {cls.layout: cls for cls in (PreNormBlock, PostNormBlock, SASRecPytorchBlock)}
+"""Block layouts by the name ``model.block`` uses; a new layout is a Block subclass listed here."""
+
+
+def block_class(layout: str) -> type[Block]:
+    """The block class of ``layout``; ValueError naming the known layouts otherwise."""
+    if layout not in BLOCKS:
+        raise ValueError(f"unknown block layout {layout!r}; known: {', '.join(BLOCKS)}")
+    return BLOCKS[layout]
+
+
+POSITIONS = ("from_end", "from_start")
+"""The position-id schemes of :func:`position_ids`."""
 
 
 def position_ids(valid: torch.Tensor, max_length: int, scheme: str) -> torch.Tensor:
@@ -177,29 +213,3 @@ def run_blocks(
         last = last_only and index == len(blocks) - 1
         x = block(x, mask, last) * valid[:, -1:, None] if last else block(x, mask) * valid[..., None]
     return x
-
-
-class SequenceModel(nn.Module):
-    """What SASRec and BERT4Rec share: construction from a config, ``forward`` = ``encode``."""
-
-    def __init__(self, n_items: int, max_length: int) -> None:
-        super().__init__()
-        self.n_items = n_items
-        self.max_length = max_length
-
-    @classmethod
-    def from_config(cls, config: ModelConfig, n_items: int) -> SequenceModel:
-        return cls(n_items, **cls.config_arguments(config))  # type: ignore[arg-type]
-
-    @staticmethod
-    def config_arguments(config: ModelConfig) -> dict[str, object]:
-        """Constructor arguments taken from the config; subclasses add their own."""
-        return {"hidden": config.hidden, "blocks": config.blocks, "heads": config.heads,
-                "dropout": config.dropout, "max_length": config.max_length, "ff_hidden": config.ff_hidden}
-
-    def encode(self, items: torch.Tensor, last_only: bool = False) -> torch.Tensor:
-        raise NotImplementedError
-
-    def forward(self, items: torch.Tensor) -> torch.Tensor:
-        """Same as ``encode`` (what DistributedDataParallel calls)."""
-        return self.encode(items)

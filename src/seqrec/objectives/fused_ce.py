@@ -72,6 +72,7 @@ class _SampledCrossEntropy(torch.autograd.Function):
     def forward(  # type: ignore[override]
         ctx: Any, hidden: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
         valid: torch.Tensor, negative_valid: torch.Tensor, rows: int,
+        target_ids: torch.Tensor | None, negative_ids: torch.Tensor | None,
     ) -> torch.Tensor:
         n = max(int(valid.sum()), 1)
         grad_hidden, grad_positive, grad_negative = (torch.zeros_like(t) for t in (hidden, positive, negative))
@@ -84,6 +85,10 @@ class _SampledCrossEntropy(torch.autograd.Function):
             empty = ~negative_valid[part]  # [b, n]
             if empty.any():
                 logits.masked_fill_(empty[:, None, :], float("-inf"))
+            if target_ids is not None and negative_ids is not None:
+                same = target_ids[part][:, :, None] == negative_ids[part][:, None, :]  # [b, L, n]
+                if same.any():  # a negative that is the position's own target is no negative
+                    logits.masked_fill_(same, float("-inf"))
             top = torch.maximum(logits.amax(-1), pos)  # [b, L]
             probs = logits.sub_(top[..., None]).exp_()  # unnormalised, in place
             pos_exp = (pos - top).exp()  # [b, L]
@@ -102,20 +107,26 @@ class _SampledCrossEntropy(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
         grad_hidden, grad_positive, grad_negative = ctx.saved_tensors
-        return grad_hidden * grad_output, grad_positive * grad_output, grad_negative * grad_output, None, None, None
+        grads = (grad_hidden * grad_output, grad_positive * grad_output, grad_negative * grad_output)
+        return (*grads, None, None, None, None, None)
 
 
 def sampled_cross_entropy(
     hidden: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, valid: torch.Tensor,
     negative_valid: torch.Tensor, chunk_bytes: int = 4 * DEFAULT_CHUNK_BYTES,
+    target_ids: torch.Tensor | None = None, negative_ids: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Mean over ``valid`` positions of -log softmax([h.w_pos, h.w_neg_1, ..., h.w_neg_n])[0].
 
     hidden and positive [B, L, D] (the target's embedding per position), negative [B, n, D]
     (each sequence's shared negatives), valid [B, L] and negative_valid [B, n] booleans.
+    With ``target_ids`` [B, L] and ``negative_ids`` [B, n], a negative equal to a position's
+    target is left out of that position's softmax (so the target never counts twice).
     The [B, L, n] logits exist one chunk of sequences at a time, and their gradients are
     formed in the same pass (as ``linear_cross_entropy`` does for the full catalog).
     """
     per_sequence = 4 * hidden.shape[1] * max(negative.shape[1], 1)
     rows = max(1, chunk_bytes // per_sequence)
-    return _SampledCrossEntropy.apply(hidden, positive, negative, valid, negative_valid, rows)  # type: ignore[no-any-return]
+    return _SampledCrossEntropy.apply(  # type: ignore[no-any-return]
+        hidden, positive, negative, valid, negative_valid, rows, target_ids, negative_ids
+    )

@@ -2,7 +2,7 @@
 
 import torch
 
-from seqrec.models.transformer import attention_mask, dropout, keep_mask
+from seqrec.models.blocks import attention_mask, dropout, keep_mask
 
 
 def test_keep_mask_keeps_one_minus_p() -> None:

@@ -1,0 +1,107 @@
+"""Negative samplers: each draws the negatives of a training batch and says their log-probabilities.
+
+A sampler is registered by name in ``SAMPLERS`` and built with the number of negatives ``n``.
+Its ``draw`` returns :class:`Negatives`: item ids (0 marks an empty slot) shaped per position
+``[B, L, n]`` or per sequence ``[B, n]`` (``shape`` says which), and ``log_q``, the log of the
+probability with which each item was drawn, for losses that correct for the sampling
+distribution (logQ correction). Adding a sampler is one class here plus its registration.
+"""
+
+from __future__ import annotations
+
+import math
+from abc import ABC, abstractmethod
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import ClassVar, Literal
+
+import torch
+
+Shape = Literal["per_position", "per_sequence"]
+
+
+@dataclass(frozen=True)
+class Negatives:
+    """Items drawn for a batch: ``items`` [B, L, n] or [B, n] (0 = empty slot), ``log_q`` the same shape."""
+
+    items: torch.Tensor
+    log_q: torch.Tensor
+
+    def to(self, device: torch.device) -> Negatives:
+        return Negatives(self.items.to(device), self.log_q.to(device))
+
+
+@dataclass(frozen=True)
+class SamplerBatch:
+    """What a sampler may look at: the batch's targets [B, L], the catalog size, the users' seen items."""
+
+    targets: torch.Tensor  # [B, L], 0 = no target
+    n_items: int
+    seen: Callable[[], torch.Tensor]  # () -> [B, I + 1] bool, each row's training items (built on demand)
+
+
+class Sampler(ABC):
+    """Draws ``n`` negatives per position or per sequence of a batch."""
+
+    name: ClassVar[str]
+    shape: ClassVar[Shape]
+
+    def __init__(self, n: int) -> None:
+        if n < 1:
+            raise ValueError(f"a {self.name!r} sampler needs at least 1 negative, got {n}")
+        self.n = n
+
+    @abstractmethod
+    def draw(self, batch: SamplerBatch, generator: torch.Generator) -> Negatives: ...
+
+    def __repr__(self) -> str:
+        return f"{type(self).__name__}(n={self.n})"
+
+
+def uniform_negatives(shape: tuple[int, ...], n_items: int, generator: torch.Generator) -> torch.Tensor:
+    """Items drawn uniformly with replacement from 1..n_items (the original SASRec sampler)."""
+    return torch.randint(1, n_items + 1, shape, generator=generator)
+
+
+def unseen_negatives(seen: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+    """Per row, ``n`` distinct items the row has not seen, uniformly without replacement.
+
+    ``seen`` is [B, I + 1] with column 0 (padding) treated as seen. A row with fewer than
+    ``n`` unseen items gets 0 (padding, "no negative") in the slots it cannot fill.
+    Returns [B, n].
+    """
+    keys = torch.rand(seen.shape, generator=generator, device=seen.device)  # [B, I + 1]
+    keys[:, 0] = 2.0
+    keys[seen] = 2.0
+    n = min(n, seen.shape[1] - 1)
+    picked_keys, picked = torch.topk(keys, n, dim=1, largest=False)  # [B, n]
+    return torch.where(picked_keys < 2.0, picked, torch.zeros_like(picked))
+
+
+class UniformSampler(Sampler):
+    """``n`` items per target position, uniform over the catalog with replacement: q(j) = 1 / |I|."""
+
+    name = "uniform"
+    shape = "per_position"
+
+    def draw(self, batch: SamplerBatch, generator: torch.Generator) -> Negatives:
+        items = uniform_negatives((*batch.targets.shape, self.n), batch.n_items, generator)  # [B, L, n]
+        log_q = torch.full((), -math.log(batch.n_items)).expand(items.shape)  # [B, L, n], no memory
+        return Negatives(items, log_q)
+
+
+class UnseenSampler(Sampler):
+    """``n`` distinct items per sequence that its user never interacted with in training, shared by
+    every position of the sequence (the paper's sampled softmax): q(j) = 1 / #unseen items of the row."""
+
+    name = "unseen"
+    shape = "per_sequence"
+
+    def draw(self, batch: SamplerBatch, generator: torch.Generator) -> Negatives:
+        seen = batch.seen()  # [B, I + 1]
+        items = unseen_negatives(seen, self.n, generator)  # [B, n]
+        unseen = (batch.n_items - seen[:, 1:].sum(1)).clamp(min=1).to(torch.float32)  # [B]
+        return Negatives(items, (-unseen.log())[:, None].expand(items.shape))  # [B, n]
+
+
+SAMPLERS: dict[str, type[Sampler]] = {cls.name: cls for cls in (UniformSampler, UnseenSampler)}

@@ -1,0 +1,27 @@
+"""The results table as markdown (for people) and CSV (for programs), both from :func:`columns`."""
+
+from __future__ import annotations
+
+import csv
+import io
+from typing import Any
+
+from seqrec.report.columns import columns
+
+
+def to_markdown(rows: list[dict[str, Any]]) -> str:
+    """The results table: our metrics, time and memory, then the paper's figures and our difference."""
+    spec = columns(rows)
+    lines = ["| " + " | ".join(c.header for c in spec) + " |", "|" + "---|" * len(spec)]
+    lines += ["| " + " | ".join(c.text(row) for c in spec) + " |" for row in rows]
+    return "\n".join(lines) + "\n"
+
+
+def to_csv(rows: list[dict[str, Any]]) -> str:
+    """The same columns as :func:`to_markdown`, headed by their row keys, values unformatted."""
+    spec = columns(rows)
+    buffer = io.StringIO()
+    writer = csv.writer(buffer)
+    writer.writerow([c.key for c in spec])
+    writer.writerows([c.value(row) for c in spec] for row in rows)
+    return buffer.getvalue()

@@ -1,0 +1,49 @@
+"""Samplers and the objective built from a train config: shapes, log-probabilities, mismatches."""
+
+import math
+
+import pytest
+import torch
+
+from seqrec.config import ConfigError, TrainConfig
+from seqrec.objectives import SAMPLERS, SamplerBatch, build_objective, resolved_negatives
+from seqrec.objectives.samplers import UniformSampler, UnseenSampler
+
+
+def batch(seen: torch.Tensor, targets: torch.Tensor) -> SamplerBatch:
+    return SamplerBatch(targets, seen.shape[1] - 1, lambda: seen)
+
+
+def test_uniform_sampler_draws_per_position_with_log_q_of_one_over_catalog() -> None:
+    targets = torch.tensor([[0, 1, 2], [3, 4, 5]])
+    negatives = UniformSampler(4).draw(batch(torch.zeros(2, 9, dtype=torch.bool), targets), torch.Generator())
+    assert negatives.items.shape == (2, 3, 4) and negatives.log_q.shape == (2, 3, 4)
+    assert int(negatives.items.min()) >= 1 and int(negatives.items.max()) <= 8
+    assert torch.allclose(negatives.log_q, torch.tensor(-math.log(8)))  # q = 1/8 over 8 items
+
+
+def test_unseen_sampler_log_q_is_one_over_the_row_unseen_count() -> None:
+    seen = torch.zeros(2, 11, dtype=torch.bool)  # 10 items
+    seen[0, [1, 2, 3, 4, 5, 6]] = True  # row 0 has 4 unseen items, row 1 all 10
+    negatives = UnseenSampler(3).draw(batch(seen, torch.ones(2, 5, dtype=torch.long)), torch.Generator())
+    assert negatives.items.shape == (2, 3)
+    assert set(negatives.items[0].tolist()) <= {7, 8, 9, 10}
+    torch.testing.assert_close(negatives.log_q[:, 0], torch.tensor([-math.log(4), -math.log(10)]))
+
+
+def test_objective_defaults_and_mismatches() -> None:
+    assert resolved_negatives(TrainConfig(loss="sampled_ce")) == 3000
+    assert resolved_negatives(TrainConfig(loss="bce")) == 1
+    assert resolved_negatives(TrainConfig(loss="ce", negatives=50)) == 0  # ce uses none
+    objective = build_objective(TrainConfig(loss="sampled_ce", negatives=7))
+    assert isinstance(objective.sampler, UnseenSampler) and objective.sampler.n == 7
+    assert build_objective(TrainConfig(loss="ce")).sampler is None
+    with pytest.raises(ConfigError, match="draws negatives per position, loss 'sampled_ce' needs them per sequence"):
+        build_objective(TrainConfig(loss="sampled_ce", sampler="uniform"))
+    with pytest.raises(ConfigError, match="loss 'ce' uses no negatives"):
+        build_objective(TrainConfig(loss="ce", sampler="unseen"))
+    with pytest.raises(ConfigError, match="unknown train.sampler 'popular'; known: uniform, unseen"):
+        build_objective(TrainConfig(loss="bce", sampler="popular"))
+    with pytest.raises(ConfigError, match="train.loss_args: loss 'ce' has no parameter"):
+        build_objective(TrainConfig(loss="ce", loss_args={"t": 0.5}))
+    assert sorted(SAMPLERS) == ["uniform", "unseen"]

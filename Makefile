@@ -18,11 +18,13 @@ setup: $(BIN)/seqrec
 demo: setup  ## the paper's grid on built-in synthetic data: table of quality and time
 	$(BIN)/seqrec reproduce --out runs/demo
 
-test: setup  ## lint, type-check and run the test suite
-	$(BIN)/ruff check src tests
-	$(BIN)/mypy src
+test: setup  ## lint, format check, type-check and run the test suite
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src tests
 	SEQREC_DATA_DIR=$(DATA) $(BIN)/python -m pytest tests
 
 lint: setup
-	$(BIN)/ruff check src tests
-	$(BIN)/mypy src
+	$(BIN)/ruff check src tests benchmarks
+	$(BIN)/ruff format --check src tests benchmarks
+	$(BIN)/mypy src tests

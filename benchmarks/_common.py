@@ -177,8 +177,12 @@ def torch_info() -> dict[str, Any]:
     import numpy
     import torch
 
-    return {"torch": torch.__version__, "numpy": numpy.__version__, "torch_threads": torch.get_num_threads(),
-            "python": platform.python_version()}
+    return {
+        "torch": torch.__version__,
+        "numpy": numpy.__version__,
+        "torch_threads": torch.get_num_threads(),
+        "python": platform.python_version(),
+    }
 
 
 # ------------------------------------------------------------------------------------------ output

@@ -43,10 +43,14 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
     data = load_data(config.data)
     timing = time_epochs(config, data, leave_one_out(data), spec)
     return timing | {
-        "model": config.model.name, "loss": config.train.loss, "negatives": timing["n_negatives"],
-        "max_length": config.model.max_length, "n_items": data.n_items,
-        "seconds_per_epoch": common.median(timing["epoch_seconds_raw"][spec["warmup"]:])
-        * timing["full_batches"] / timing["timed_batches"],
+        "model": config.model.name,
+        "loss": config.train.loss,
+        "negatives": timing["n_negatives"],
+        "max_length": config.model.max_length,
+        "n_items": data.n_items,
+        "seconds_per_epoch": common.median(timing["epoch_seconds_raw"][spec["warmup"] :])
+        * timing["full_batches"]
+        / timing["timed_batches"],
         "peak_rss_mb": common.peak_rss_mb(),
         "versions": common.torch_info() | {"seqrec": seqrec.__version__},
     }
@@ -54,23 +58,38 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
 
 def report(dataset: str, rows: list[dict[str, Any]], args: argparse.Namespace, machine: dict[str, Any]) -> str:
     headers = ["run", "model", "loss", "negatives", "s/epoch", "peak MiB", "status"]
-    table = [[r["run"], r.get("model", ""), r.get("loss", ""), r.get("negatives", ""),
-              r.get("seconds_per_epoch"), r.get("peak_rss_mb"), r["status"]] for r in rows]
-    mode = (f"the first {args.batches} batches of each epoch, extrapolated to the full epoch" if args.batches
-            else "full epochs")
-    return "\n".join([
-        f"# Seconds per training epoch of the `seqrec reproduce` runs on {dataset}",
-        "",
-        f"Configs `configs/{dataset}-RUN.toml`; median over {args.epochs} epoch(s) after {args.warmup} warm-up "
-        f"epoch(s); {mode}; {args.threads or 'default'} torch thread(s); one run at a time.",
-        "",
-        common.markdown_table(headers, table),
-        "",
-        "## Machine",
-        "",
-        common.machine_markdown(machine),
-        "",
-    ])
+    table = [
+        [
+            r["run"],
+            r.get("model", ""),
+            r.get("loss", ""),
+            r.get("negatives", ""),
+            r.get("seconds_per_epoch"),
+            r.get("peak_rss_mb"),
+            r["status"],
+        ]
+        for r in rows
+    ]
+    mode = (
+        f"the first {args.batches} batches of each epoch, extrapolated to the full epoch"
+        if args.batches
+        else "full epochs"
+    )
+    return "\n".join(
+        [
+            f"# Seconds per training epoch of the `seqrec reproduce` runs on {dataset}",
+            "",
+            f"Configs `configs/{dataset}-RUN.toml`; median over {args.epochs} epoch(s) after {args.warmup} warm-up "
+            f"epoch(s); {mode}; {args.threads or 'default'} torch thread(s); one run at a time.",
+            "",
+            common.markdown_table(headers, table),
+            "",
+            "## Machine",
+            "",
+            common.machine_markdown(machine),
+            "",
+        ]
+    )
 
 
 def main() -> None:
@@ -98,16 +117,26 @@ def main() -> None:
         config = common.REPO / "configs" / f"{args.dataset}-{run}.toml"
         if not config.exists():
             sys.exit(f"no config {config} (runs: {', '.join(RUNS)})")
-        spec = {"run": run, "config": str(config), "epochs": args.epochs, "warmup": args.warmup,
-                "batches": args.batches, "threads": args.threads, "seed": args.seed}
+        spec = {
+            "run": run,
+            "config": str(config),
+            "epochs": args.epochs,
+            "warmup": args.warmup,
+            "batches": args.batches,
+            "threads": args.threads,
+            "seed": args.seed,
+        }
         print(f"  {run:20s} ...", end="", flush=True)
         result = spec | common.run_child(sys.executable, __file__, spec, args.timeout)
         common.print_outcome(result)
         rows.append(result)
-    payload = {"dataset": args.dataset, "settings": vars(args) | {"out": str(args.out)}, "machine": machine,
-               "runs": rows}
-    paths = common.write_outputs(f"epochs_{args.dataset}", payload, report(args.dataset, rows, args, machine),
-                                 args.out)
+    payload = {
+        "dataset": args.dataset,
+        "settings": vars(args) | {"out": str(args.out)},
+        "machine": machine,
+        "runs": rows,
+    }
+    paths = common.write_outputs(f"epochs_{args.dataset}", payload, report(args.dataset, rows, args, machine), args.out)
     print("wrote " + ", ".join(str(p) for p in paths))
 
 

@@ -93,8 +93,13 @@ def gflops(shape: tuple[int, ...], trials: int, min_seconds: float) -> dict[str,
         for _ in range(repeats):
             product()
         rates.append(flops * repeats / (time.perf_counter() - started) / 1e9)
-    return {"shape": list(shape), "gflop": flops / 1e9, "repeats": repeats, "gflops_trials": rates,
-            "gflops": common.median(rates)}
+    return {
+        "shape": list(shape),
+        "gflop": flops / 1e9,
+        "repeats": repeats,
+        "gflops_trials": rates,
+        "gflops": common.median(rates),
+    }
 
 
 # ====================================================================== part 2: the work
@@ -180,8 +185,13 @@ def epoch_seconds(train_json: Path) -> dict[tuple[str, str, int], dict[str, floa
     if not train_json.exists():
         return {}
     rows = json.loads(train_json.read_text()).get("comparisons", [])
-    return {(r["model"], r["loss"], r["negatives"]):
-            {"seqrec": r["seqrec_seconds_per_epoch"], "rectools": r["rectools_seconds_per_epoch"]} for r in rows}
+    return {
+        (r["model"], r["loss"], r["negatives"]): {
+            "seqrec": r["seqrec_seconds_per_epoch"],
+            "rectools": r["rectools_seconds_per_epoch"],
+        }
+        for r in rows
+    }
 
 
 # ================================================================================= parent
@@ -193,8 +203,12 @@ def main() -> None:
     parser.add_argument("--trials", type=int, default=5)
     parser.add_argument("--min-seconds", type=float, default=0.5, help="per trial")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--length-groups", type=int, default=None,
-                        help="seqrec's train.length_groups for the executed count (default: the config's)")
+    parser.add_argument(
+        "--length-groups",
+        type=int,
+        default=None,
+        help="seqrec's train.length_groups for the executed count (default: the config's)",
+    )
     parser.add_argument("--train-json", type=Path, default=common.RESULTS / "train_ml1m.json")
     parser.add_argument("--out", type=Path, default=common.RESULTS)
     args = parser.parse_args()
@@ -237,54 +251,93 @@ def main() -> None:
             row["rectools_fraction_of_peak"] = row["rectools_executed_gflops"] / peak
         if row["status"] == "ok":
             row["seconds_at_peak_useful"] = row["useful_tflop"] * 1e3 / peak
-            print(f"  {model} {loss}{f' ({negatives})' if loss == 'sampled_ce' else ''}: useful "
-                  f"{row['useful_tflop']:.3f} TFLOP, executed {row['executed_tflop']:.3f} TFLOP "
-                  f"(RecTools {row['rectools_executed_tflop']:.3f}), {row['target_positions']:,} targets; "
-                  f"{row['seconds_at_peak_useful']:.1f} s at {peak:.0f} GFLOP/s", flush=True)
+            print(
+                f"  {model} {loss}{f' ({negatives})' if loss == 'sampled_ce' else ''}: useful "
+                f"{row['useful_tflop']:.3f} TFLOP, executed {row['executed_tflop']:.3f} TFLOP "
+                f"(RecTools {row['rectools_executed_tflop']:.3f}), {row['target_positions']:,} targets; "
+                f"{row['seconds_at_peak_useful']:.1f} s at {peak:.0f} GFLOP/s",
+                flush=True,
+            )
         else:
             print(f"  {model} {loss}: {row['status']} ({row['error']})")
         work.append(row)
 
     t_headers = ["product", "GFLOP per call", "GFLOP/s"]
     t_rows = [[r["name"], r["gflop"], r["gflops"]] for r in throughput]
-    w_headers = ["model", "loss", "target positions", "useful TFLOP", "seqrec executed TFLOP",
-                 "RecTools executed TFLOP", "output layer share", "s at peak (useful)", "seqrec s/epoch",
-                 "seqrec GFLOP/s", "seqrec % of peak", "RecTools s/epoch", "RecTools GFLOP/s", "RecTools % of peak"]
+    w_headers = [
+        "model",
+        "loss",
+        "target positions",
+        "useful TFLOP",
+        "seqrec executed TFLOP",
+        "RecTools executed TFLOP",
+        "output layer share",
+        "s at peak (useful)",
+        "seqrec s/epoch",
+        "seqrec GFLOP/s",
+        "seqrec % of peak",
+        "RecTools s/epoch",
+        "RecTools GFLOP/s",
+        "RecTools % of peak",
+    ]
     w_rows = []
     for r in work:
         if r["status"] != "ok":
             continue
         name = f"{r['loss']} ({r['negatives']})" if r["loss"] == "sampled_ce" else r["loss"]
-        pct = [None if r.get(k) is None else 100 * r[k]
-               for k in ("seqrec_fraction_of_peak", "rectools_fraction_of_peak")]
-        w_rows.append([r["model"], f"{name} / {RECTOOLS_LOSS[r['loss']]}", r["target_positions"], r["useful_tflop"],
-                       r["executed_tflop"], r["rectools_executed_tflop"], r["output_layer_share_of_useful"],
-                       r["seconds_at_peak_useful"], r["seqrec_seconds_per_epoch"], r.get("seqrec_executed_gflops"),
-                       pct[0], r["rectools_seconds_per_epoch"], r.get("rectools_executed_gflops"), pct[1]])
-    markdown = "\n".join([
-        "# Matmul throughput and training FLOPs (ML-1M)",
-        "",
-        f"float32, {torch.get_num_threads()} torch thread(s); median of {args.trials} trials. Peak = the best "
-        f"product below ({peak:.1f} GFLOP/s).",
-        "",
-        common.markdown_table(t_headers, t_rows),
-        "",
-        "Training FLOPs per epoch = 3 x forward (see the docstring of benchmarks/bench_flops.py for the formula). "
-        "'useful' counts real positions and causal spans only; 'executed' what the library computes (seqrec: "
-        f"batches run as {length_groups} part(s) of similar length, each trimmed to its longest sequence, dense "
-        "attention; RecTools: every sequence padded to 200 and "
-        "every position scored). GFLOP/s = executed FLOPs / the epoch time of bench_train "
-        f"({args.train_json.name if args.train_json.exists() else 'not found: run bench_train.py first'}).",
-        "",
-        common.markdown_table(w_headers, w_rows),
-        "",
-        "## Machine",
-        "",
-        common.machine_markdown(machine),
-    ])
-    payload = {"machine": machine, "length_groups": length_groups, "peak_gflops": peak,
-               "ce_chunk_gflops": dominant, "throughput": throughput,
-               "epoch": work, "train_json": str(args.train_json)}
+        pct = [
+            None if r.get(k) is None else 100 * r[k] for k in ("seqrec_fraction_of_peak", "rectools_fraction_of_peak")
+        ]
+        w_rows.append(
+            [
+                r["model"],
+                f"{name} / {RECTOOLS_LOSS[r['loss']]}",
+                r["target_positions"],
+                r["useful_tflop"],
+                r["executed_tflop"],
+                r["rectools_executed_tflop"],
+                r["output_layer_share_of_useful"],
+                r["seconds_at_peak_useful"],
+                r["seqrec_seconds_per_epoch"],
+                r.get("seqrec_executed_gflops"),
+                pct[0],
+                r["rectools_seconds_per_epoch"],
+                r.get("rectools_executed_gflops"),
+                pct[1],
+            ]
+        )
+    markdown = "\n".join(
+        [
+            "# Matmul throughput and training FLOPs (ML-1M)",
+            "",
+            f"float32, {torch.get_num_threads()} torch thread(s); median of {args.trials} trials. Peak = the best "
+            f"product below ({peak:.1f} GFLOP/s).",
+            "",
+            common.markdown_table(t_headers, t_rows),
+            "",
+            "Training FLOPs per epoch = 3 x forward (see the docstring of benchmarks/bench_flops.py for the formula). "
+            "'useful' counts real positions and causal spans only; 'executed' what the library computes (seqrec: "
+            f"batches run as {length_groups} part(s) of similar length, each trimmed to its longest sequence, dense "
+            "attention; RecTools: every sequence padded to 200 and "
+            "every position scored). GFLOP/s = executed FLOPs / the epoch time of bench_train "
+            f"({args.train_json.name if args.train_json.exists() else 'not found: run bench_train.py first'}).",
+            "",
+            common.markdown_table(w_headers, w_rows),
+            "",
+            "## Machine",
+            "",
+            common.machine_markdown(machine),
+        ]
+    )
+    payload = {
+        "machine": machine,
+        "length_groups": length_groups,
+        "peak_gflops": peak,
+        "ce_chunk_gflops": dominant,
+        "throughput": throughput,
+        "epoch": work,
+        "train_json": str(args.train_json),
+    }
     paths = common.write_outputs("flops", payload, markdown, args.out)
     print("\nwrote " + ", ".join(str(p) for p in paths))
 

@@ -77,8 +77,9 @@ def seqrec_top_k(model: Any, data: Any, k: int, batch_size: int = 256) -> tuple[
     with torch.no_grad():
         for begin in range(0, len(order), batch_size):
             rows = order[begin : begin + batch_size]
-            (history,) = trim_padding(torch.from_numpy(padded_tails(data.items, starts[rows], ends[rows],
-                                                                    model.max_length)))
+            (history,) = trim_padding(
+                torch.from_numpy(padded_tails(data.items, starts[rows], ends[rows], model.max_length))
+            )
             scores = model.score_next(history).float().clone()  # [B, I + 1]
             scores[:, 0] = float("-inf")
             scores.masked_fill_(seen_matrix(data.items, starts[rows], ends[rows], data.n_items), float("-inf"))
@@ -98,8 +99,17 @@ def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
         torch.set_num_threads(spec["threads"])
     data = fitted_data(spec)
     name = spec["model"]
-    params = {"hidden": HIDDEN, "blocks": BLOCKS, "heads": HEADS[name], "dropout": DROPOUT, "max_length": MAX_LENGTH,
-              "batch_size": BATCH, "lr": LR, "seed": spec["seed"], "ff_hidden": FF_HIDDEN[name]}
+    params = {
+        "hidden": HIDDEN,
+        "blocks": BLOCKS,
+        "heads": HEADS[name],
+        "dropout": DROPOUT,
+        "max_length": MAX_LENGTH,
+        "batch_size": BATCH,
+        "lr": LR,
+        "seed": spec["seed"],
+        "ff_hidden": FF_HIDDEN[name],
+    }
     if name == "bert4rec":
         params["mask_prob"] = MASK_PROB
     if importlib.util.find_spec("seqrec.api") is not None:
@@ -161,7 +171,9 @@ def rectools_child(spec: dict[str, Any]) -> dict[str, Any]:
 
     versions = common.torch_info() | {"rectools": rectools.__version__}
     return measure_recommend(recommend, data, spec["repeats"]) | {
-        "rectools_kwargs": bench_train.rectools_model_kwargs(spec["model"], "ce", 0, 1), "versions": versions}
+        "rectools_kwargs": bench_train.rectools_model_kwargs(spec["model"], "ce", 0, 1),
+        "versions": versions,
+    }
 
 
 def measure_recommend(recommend: Any, data: Any, repeats: int = 3) -> dict[str, Any]:
@@ -222,8 +234,14 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     for model in args.models:
         for impl, python in (("seqrec", sys.executable), ("rectools", rectools_python)):
-            spec = {"impl": impl, "model": model, "repeats": args.repeats, "fit_users": args.fit_users,
-                    "threads": args.threads, "seed": args.seed}
+            spec = {
+                "impl": impl,
+                "model": model,
+                "repeats": args.repeats,
+                "fit_users": args.fit_users,
+                "threads": args.threads,
+                "seed": args.seed,
+            }
             if python is None or (impl == "seqrec" and model not in MODELS):
                 why = "no RecTools venv" if python is None else f"seqrec.models.MODELS has no {model!r} yet"
                 print(f"  {impl:8s} {model}: skipped ({why})")
@@ -232,38 +250,67 @@ def main() -> None:
             print(f"  {impl:8s} {model} ...", end="", flush=True)
             result = spec | common.run_child(python, __file__, spec, args.timeout)
             if result["status"] == "ok":
-                print(f" {result['recommend_seconds']:.2f} s (first call {result['first_call_seconds']:.2f} s), "
-                      f"{result['rows']} rows, seen recommended: {result['seen_items_recommended']}", flush=True)
+                print(
+                    f" {result['recommend_seconds']:.2f} s (first call {result['first_call_seconds']:.2f} s), "
+                    f"{result['rows']} rows, seen recommended: {result['seen_items_recommended']}",
+                    flush=True,
+                )
             else:
                 print(f" failed: {result['error']}\n    {result.get('stderr_tail', '')}", flush=True)
             results.append(result)
 
-    headers = ["model", "library", "recommend s (median)", "first call s", "users", "rows", "seen recommended",
-               "RSS before MiB", "peak during MiB", "seqrec / RecTools"]
+    headers = [
+        "model",
+        "library",
+        "recommend s (median)",
+        "first call s",
+        "users",
+        "rows",
+        "seen recommended",
+        "RSS before MiB",
+        "peak during MiB",
+        "seqrec / RecTools",
+    ]
     table = []
     for r in results:
         other = next((o for o in results if o["model"] == r["model"] and o["impl"] == "rectools"), None)
-        ratio = (r["recommend_seconds"] / other["recommend_seconds"]
-                 if r["impl"] == "seqrec" and r["status"] == "ok" and other and other["status"] == "ok" else None)
-        table.append([r["model"], r["impl"], r.get("recommend_seconds"), r.get("first_call_seconds"), r.get("users"),
-                      r.get("rows"), r.get("seen_items_recommended"), r.get("rss_before_recommend_mb"),
-                      r.get("peak_rss_during_recommend_mb"), ratio])
+        ratio = (
+            r["recommend_seconds"] / other["recommend_seconds"]
+            if r["impl"] == "seqrec" and r["status"] == "ok" and other and other["status"] == "ok"
+            else None
+        )
+        table.append(
+            [
+                r["model"],
+                r["impl"],
+                r.get("recommend_seconds"),
+                r.get("first_call_seconds"),
+                r.get("users"),
+                r.get("rows"),
+                r.get("seen_items_recommended"),
+                r.get("rss_before_recommend_mb"),
+                r.get("peak_rss_during_recommend_mb"),
+                ratio,
+            ]
+        )
     print()
     print(common.text_table(headers, table))
     comparisons = [dict(zip(headers, row, strict=True)) for row in table]
     payload = {"k": K, "filter_seen": True, "machine": machine, "comparisons": comparisons, "measurements": results}
-    markdown = "\n".join([
-        "# Top-10 recommendation for every ML-1M user: seqrec vs RecTools",
-        "",
-        f"Full catalog, seen items filtered, model trained for 1 epoch; median of {args.repeats} recommend calls "
-        "(only the call is timed). Peak RSS is measured from a reset after training.",
-        "",
-        common.markdown_table(headers, table),
-        "",
-        "## Machine",
-        "",
-        common.machine_markdown(machine),
-    ])
+    markdown = "\n".join(
+        [
+            "# Top-10 recommendation for every ML-1M user: seqrec vs RecTools",
+            "",
+            f"Full catalog, seen items filtered, model trained for 1 epoch; median of {args.repeats} recommend calls "
+            "(only the call is timed). Peak RSS is measured from a reset after training.",
+            "",
+            common.markdown_table(headers, table),
+            "",
+            "## Machine",
+            "",
+            common.machine_markdown(machine),
+        ]
+    )
     paths = common.write_outputs("recommend_ml1m", payload, markdown, args.out)
     print("\nwrote " + ", ".join(str(p) for p in paths))
 

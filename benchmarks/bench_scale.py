@@ -73,10 +73,12 @@ def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
     optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
     loss_fn = ce_loss if spec["mode"] == "chunked" else ce_loss_plain
     if spec["mode"] == "chunked" and spec.get("chunk_mb"):
+
         def loss_fn(hidden: torch.Tensor, weights: torch.Tensor, targets: torch.Tensor, _: Any) -> torch.Tensor:
             where = targets > 0  # ce_loss with another chunk size
             rows = chunk_rows(items, spec["chunk_mb"] * 2**20)
             return linear_cross_entropy(hidden[where], weights[1:], targets[where] - 1, rows)
+
     model.train()
     rss_before = common.rss_mb()
     seconds, losses = [], []
@@ -92,9 +94,15 @@ def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
         losses.append(loss.item())
     timed = seconds[spec["warmup"] :]
     chunk_bytes = (spec.get("chunk_mb") or 0) * 2**20 or DEFAULT_CHUNK_BYTES
-    return {"status": "ok", "seconds_per_step": common.median(timed), "step_seconds_raw": seconds,
-            "chunk_rows": chunk_rows(items, chunk_bytes) if spec["mode"] == "chunked" else None,
-            "losses": losses, "rss_before_steps_mb": rss_before, "versions": common.torch_info()}
+    return {
+        "status": "ok",
+        "seconds_per_step": common.median(timed),
+        "step_seconds_raw": seconds,
+        "chunk_rows": chunk_rows(items, chunk_bytes) if spec["mode"] == "chunked" else None,
+        "losses": losses,
+        "rss_before_steps_mb": rss_before,
+        "versions": common.torch_info(),
+    }
 
 
 # ================================================================================= parent
@@ -102,18 +110,33 @@ def run_steps(spec: dict[str, Any]) -> dict[str, Any]:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--catalogs", type=lambda s: [int(x) for x in s.split(",")], default=[100_000, 1_000_000],
-                        help="comma-separated catalog sizes")
-    parser.add_argument("--chunk-mb", type=lambda s: [int(x) for x in s.split(",")], default=[0],
-                        help="chunk sizes (MiB of logits) for the chunked loss; 0: seqrec's default (ce_loss)")
+    parser.add_argument(
+        "--catalogs",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[100_000, 1_000_000],
+        help="comma-separated catalog sizes",
+    )
+    parser.add_argument(
+        "--chunk-mb",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[0],
+        help="chunk sizes (MiB of logits) for the chunked loss; 0: seqrec's default (ce_loss)",
+    )
     parser.add_argument("--steps", type=int, default=3, help="timed steps (median)")
     parser.add_argument("--warmup", type=int, default=1)
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--allow-plain-1m", action="store_true",
-                        help=f"also run the plain loss for catalogs of {PLAIN_LIMIT_ITEMS:,} items or more")
-    parser.add_argument("--memory-limit-gb", type=float, default=0.0,
-                        help="address-space limit per child in GiB (default 90%% of MemAvailable; <0: none)")
+    parser.add_argument(
+        "--allow-plain-1m",
+        action="store_true",
+        help=f"also run the plain loss for catalogs of {PLAIN_LIMIT_ITEMS:,} items or more",
+    )
+    parser.add_argument(
+        "--memory-limit-gb",
+        type=float,
+        default=0.0,
+        help="address-space limit per child in GiB (default 90%% of MemAvailable; <0: none)",
+    )
     parser.add_argument("--timeout", type=float, default=3600)
     parser.add_argument("--out", type=Path, default=common.RESULTS)
     parser.add_argument("--child", help=argparse.SUPPRESS)
@@ -128,14 +151,27 @@ def main() -> None:
     results: list[dict[str, Any]] = []
     for items in args.catalogs:
         for mode, chunk_mb in [*(("chunked", c) for c in args.chunk_mb), ("plain", 0)]:
-            spec = {"mode": mode, "chunk_mb": chunk_mb, "items": items, "batch": BATCH, "length": LENGTH,
-                    "hidden": HIDDEN, "blocks": BLOCKS, "steps": args.steps, "warmup": args.warmup,
-                    "threads": args.threads, "seed": args.seed,
-                    "memory_limit_gb": max(limit, 0.0), "logits_gb": logits_gb(items)}
+            spec = {
+                "mode": mode,
+                "chunk_mb": chunk_mb,
+                "items": items,
+                "batch": BATCH,
+                "length": LENGTH,
+                "hidden": HIDDEN,
+                "blocks": BLOCKS,
+                "steps": args.steps,
+                "warmup": args.warmup,
+                "threads": args.threads,
+                "seed": args.seed,
+                "memory_limit_gb": max(limit, 0.0),
+                "logits_gb": logits_gb(items),
+            }
             label = f"  {mode:8s} {chunk_mb or '':>4} {items:>10,} items"
             if mode == "plain" and items >= PLAIN_LIMIT_ITEMS and not args.allow_plain_1m:
-                why = (f"not run: needs {logits_gb(items):.1f} GB of N x I float32 logits (N = {BATCH * LENGTH}), "
-                       "2-3x that at its peak; pass --allow-plain-1m to try")
+                why = (
+                    f"not run: needs {logits_gb(items):.1f} GB of N x I float32 logits (N = {BATCH * LENGTH}), "
+                    "2-3x that at its peak; pass --allow-plain-1m to try"
+                )
                 print(f"{label}: skipped ({why})")
                 results.append(spec | {"status": "skipped", "error": why})
                 continue
@@ -151,32 +187,57 @@ def main() -> None:
     table = []
     for r in results:
         chunked = next((c for c in results if c["items"] == r["items"] and c["mode"] == "chunked"), None)
-        ratio = (r["seconds_per_step"] / chunked["seconds_per_step"]
-                 if r["mode"] == "plain" and r["status"] == "ok" and chunked and chunked["status"] == "ok" else None)
+        ratio = (
+            r["seconds_per_step"] / chunked["seconds_per_step"]
+            if r["mode"] == "plain" and r["status"] == "ok" and chunked and chunked["status"] == "ok"
+            else None
+        )
         mode = r["mode"] + (f" ({r['chunk_mb']} MiB chunks)" if r["chunk_mb"] else "")
-        table.append([r["items"], mode, r.get("chunk_rows"), r["status"], r.get("seconds_per_step"),
-                      r.get("peak_rss_mb"), r["logits_gb"], ratio])
+        table.append(
+            [
+                r["items"],
+                mode,
+                r.get("chunk_rows"),
+                r["status"],
+                r.get("seconds_per_step"),
+                r.get("peak_rss_mb"),
+                r["logits_gb"],
+                ratio,
+            ]
+        )
     print()
     print(common.text_table(headers, table))
     notes = [f"- {r['mode']} {r['items']:,} items: {r['status']}: {r['error']}" for r in results if r["status"] != "ok"]
-    markdown = "\n".join([
-        "# Full-catalog cross-entropy at scale: chunked (seqrec) vs plain logits",
-        "",
-        f"Synthetic SASRec training steps: batch {BATCH}, length {LENGTH} (N = {BATCH * LENGTH} positions), hidden "
-        f"{HIDDEN}, {BLOCKS} blocks; median of {args.steps} steps after {args.warmup} warm-up step(s). "
-        f"'logits GB' is N x I float32. Children ran under an address-space limit of {limit:.1f} GiB.",
-        "",
-        common.markdown_table(headers, table),
-        "",
-        *(["Not measured:", "", *notes, ""] if notes else []),
-        "## Machine",
-        "",
-        common.machine_markdown(machine),
-    ])
-    payload = {"settings": {"batch": BATCH, "length": LENGTH, "hidden": HIDDEN, "blocks": BLOCKS,
-                            "steps": args.steps, "warmup": args.warmup, "memory_limit_gb": limit},
-               "machine": machine, "rows": dict(zip(("headers", "table"), (headers, table), strict=True)),
-               "measurements": results}
+    markdown = "\n".join(
+        [
+            "# Full-catalog cross-entropy at scale: chunked (seqrec) vs plain logits",
+            "",
+            f"Synthetic SASRec training steps: batch {BATCH}, length {LENGTH} (N = {BATCH * LENGTH} positions), hidden "
+            f"{HIDDEN}, {BLOCKS} blocks; median of {args.steps} steps after {args.warmup} warm-up step(s). "
+            f"'logits GB' is N x I float32. Children ran under an address-space limit of {limit:.1f} GiB.",
+            "",
+            common.markdown_table(headers, table),
+            "",
+            *(["Not measured:", "", *notes, ""] if notes else []),
+            "## Machine",
+            "",
+            common.machine_markdown(machine),
+        ]
+    )
+    payload = {
+        "settings": {
+            "batch": BATCH,
+            "length": LENGTH,
+            "hidden": HIDDEN,
+            "blocks": BLOCKS,
+            "steps": args.steps,
+            "warmup": args.warmup,
+            "memory_limit_gb": limit,
+        },
+        "machine": machine,
+        "rows": dict(zip(("headers", "table"), (headers, table), strict=True)),
+        "measurements": results,
+    }
     paths = common.write_outputs("scale", payload, markdown, args.out)
     print("\nwrote " + ", ".join(str(p) for p in paths))
 

@@ -224,8 +224,10 @@ def rectools_child(spec: dict[str, Any]) -> dict[str, Any]:
     model = rectools_model(spec["model"], spec["loss"], spec["negatives"], epochs)
     rss_before = common.rss_mb()
     model.fit(dataset)
-    versions = common.torch_info() | {"rectools": rectools.__version__,
-                                      "pytorch_lightning": pytorch_lightning.__version__}
+    versions = common.torch_info() | {
+        "rectools": rectools.__version__,
+        "pytorch_lightning": pytorch_lightning.__version__,
+    }
     return {
         "n_negatives": spec["negatives"] if spec["loss"] != "ce" else 0,
         "full_batches": full_batches,
@@ -256,8 +258,14 @@ def rectools_sampled_gb(n_negatives: int) -> float:
 
 def plan(args: argparse.Namespace) -> list[tuple[dict[str, Any], dict[str, Any] | None]]:
     """(seqrec spec, RecTools spec) pairs in run order; a spec may carry a reason to skip it."""
-    base = {"epochs": args.epochs, "warmup": args.warmup, "batches": args.batches, "threads": args.threads,
-            "seed": args.seed, "length_groups": args.length_groups}
+    base = {
+        "epochs": args.epochs,
+        "warmup": args.warmup,
+        "batches": args.batches,
+        "threads": args.threads,
+        "seed": args.seed,
+        "length_groups": args.length_groups,
+    }
     pairs: list[tuple[str, str, int]] = [("sasrec", "bce", 1), ("sasrec", "ce", 0)]
     pairs += [("sasrec", "sampled_ce", n) for n in args.sampled_negatives]
     pairs += [("bert4rec", "ce", 0)]
@@ -269,9 +277,11 @@ def plan(args: argparse.Namespace) -> list[tuple[dict[str, Any], dict[str, Any] 
         seqrec = base | {"impl": "seqrec", "model": model, "loss": loss, "negatives": n}
         rectools = base | {"impl": "rectools", "model": model, "loss": loss, "negatives": n}
         if loss == "sampled_ce" and rectools_sampled_gb(n) > budget:
-            rectools["skip"] = (f"RecTools sampled_softmax with {n} negatives per position needs about "
-                                f"{rectools_sampled_gb(n):.1f} GiB for [B, L, n+1, D] candidate embeddings and their "
-                                f"gradient; budget {budget:.1f} GiB")
+            rectools["skip"] = (
+                f"RecTools sampled_softmax with {n} negatives per position needs about "
+                f"{rectools_sampled_gb(n):.1f} GiB for [B, L, n+1, D] candidate embeddings and their "
+                f"gradient; budget {budget:.1f} GiB"
+            )
         out.append((seqrec, rectools if args.rectools_python else None))
     return out
 
@@ -305,41 +315,61 @@ def summarise(results: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> li
             row[f"{impl}_status"] = "not run" if r is None else r["status"]
         both = row["seqrec_seconds_per_epoch"] is not None and row["rectools_seconds_per_epoch"] is not None
         row["time_ratio_seqrec_over_rectools"] = (
-            row["seqrec_seconds_per_epoch"] / row["rectools_seconds_per_epoch"] if both else None)
+            row["seqrec_seconds_per_epoch"] / row["rectools_seconds_per_epoch"] if both else None
+        )
         row["rss_ratio_seqrec_over_rectools"] = (
-            row["seqrec_peak_rss_mb"] / row["rectools_peak_rss_mb"] if both else None)
+            row["seqrec_peak_rss_mb"] / row["rectools_peak_rss_mb"] if both else None
+        )
         rows.append(row)
     return rows
 
 
-def report(summary: list[dict[str, Any]], machine: dict[str, Any], args: argparse.Namespace,
-           results: list[dict[str, Any]]) -> str:
-    headers = ["model", "loss (seqrec / RecTools)", "seqrec s/epoch", "RecTools s/epoch", "time ratio",
-               "seqrec peak MiB", "RecTools peak MiB", "RSS ratio"]
-    table = [[r["model"], f"{r['loss']} / {RECTOOLS_LOSS[r['loss']]}" + (f" ({r['negatives']})" if r["negatives"] > 1
-                                                                         else ""),
-              r["seqrec_seconds_per_epoch"], r["rectools_seconds_per_epoch"], r["time_ratio_seqrec_over_rectools"],
-              r["seqrec_peak_rss_mb"], r["rectools_peak_rss_mb"], r["rss_ratio_seqrec_over_rectools"]]
-             for r in summary]
-    mode = (f"first {args.batches} batches per epoch, extrapolated to the full epoch" if args.batches
-            else "full epochs")
+def report(
+    summary: list[dict[str, Any]], machine: dict[str, Any], args: argparse.Namespace, results: list[dict[str, Any]]
+) -> str:
+    headers = [
+        "model",
+        "loss (seqrec / RecTools)",
+        "seqrec s/epoch",
+        "RecTools s/epoch",
+        "time ratio",
+        "seqrec peak MiB",
+        "RecTools peak MiB",
+        "RSS ratio",
+    ]
+    table = [
+        [
+            r["model"],
+            f"{r['loss']} / {RECTOOLS_LOSS[r['loss']]}" + (f" ({r['negatives']})" if r["negatives"] > 1 else ""),
+            r["seqrec_seconds_per_epoch"],
+            r["rectools_seconds_per_epoch"],
+            r["time_ratio_seqrec_over_rectools"],
+            r["seqrec_peak_rss_mb"],
+            r["rectools_peak_rss_mb"],
+            r["rss_ratio_seqrec_over_rectools"],
+        ]
+        for r in summary
+    ]
+    mode = f"first {args.batches} batches per epoch, extrapolated to the full epoch" if args.batches else "full epochs"
     notes = [f"- {r['impl']} {row_name(r)}: {r['status']} ({r.get('error')})" for r in results if r["status"] != "ok"]
     versions = {r["impl"]: r["versions"] for r in results if r["status"] == "ok"}
-    return "\n".join([
-        "# Training speed on ML-1M: seqrec vs RecTools",
-        "",
-        f"Median seconds per epoch over {args.epochs} epoch(s) after {args.warmup} warm-up epoch(s); {mode}.",
-        "Peak RSS is each measurement's own process (VmHWM). Ratios are seqrec / RecTools (below 1: seqrec "
-        "faster or smaller).",
-        "",
-        common.markdown_table(headers, table),
-        "",
-        *(["Not measured:", "", *notes, ""] if notes else []),
-        "## Machine",
-        "",
-        common.machine_markdown(machine | {f"{impl} child": v for impl, v in versions.items()}),
-        "",
-    ])
+    return "\n".join(
+        [
+            "# Training speed on ML-1M: seqrec vs RecTools",
+            "",
+            f"Median seconds per epoch over {args.epochs} epoch(s) after {args.warmup} warm-up epoch(s); {mode}.",
+            "Peak RSS is each measurement's own process (VmHWM). Ratios are seqrec / RecTools (below 1: seqrec "
+            "faster or smaller).",
+            "",
+            common.markdown_table(headers, table),
+            "",
+            *(["Not measured:", "", *notes, ""] if notes else []),
+            "## Machine",
+            "",
+            common.machine_markdown(machine | {f"{impl} child": v for impl, v in versions.items()}),
+            "",
+        ]
+    )
 
 
 def main() -> None:
@@ -349,10 +379,18 @@ def main() -> None:
     parser.add_argument("--batches", type=int, default=0, help="time only this many batches per epoch, extrapolate")
     parser.add_argument("--threads", type=int, default=0, help="torch threads in every child (0: torch's default)")
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--length-groups", type=int, default=None,
-                        help="seqrec's train.length_groups (default: the config's default, as `seqrec train`)")
-    parser.add_argument("--sampled-negatives", type=lambda s: [int(x) for x in s.split(",")], default=[3000, 256],
-                        help="comma-separated negatives for the sampled softmax rows")
+    parser.add_argument(
+        "--length-groups",
+        type=int,
+        default=None,
+        help="seqrec's train.length_groups (default: the config's default, as `seqrec train`)",
+    )
+    parser.add_argument(
+        "--sampled-negatives",
+        type=lambda s: [int(x) for x in s.split(",")],
+        default=[3000, 256],
+        help="comma-separated negatives for the sampled softmax rows",
+    )
     parser.add_argument("--only", nargs="*", help="rows to run, e.g. sasrec-ce bert4rec-ce")
     parser.add_argument("--no-rectools", action="store_true")
     parser.add_argument("--rectools-python", default=None, help="default: benchmarks/.venv-rectools/bin/python")
@@ -385,16 +423,41 @@ def main() -> None:
     flat = [r for pair in results for r in pair if r is not None]
     headers = ["model", "loss", "seqrec s/ep", "RecTools s/ep", "ratio", "seqrec MiB", "RecTools MiB", "RSS ratio"]
     print()
-    print(common.text_table(headers, [
-        [r["model"], r["loss"] + (f"({r['negatives']})" if r["negatives"] > 1 else ""),
-         r["seqrec_seconds_per_epoch"], r["rectools_seconds_per_epoch"], r["time_ratio_seqrec_over_rectools"],
-         r["seqrec_peak_rss_mb"], r["rectools_peak_rss_mb"], r["rss_ratio_seqrec_over_rectools"]] for r in summary]))
+    print(
+        common.text_table(
+            headers,
+            [
+                [
+                    r["model"],
+                    r["loss"] + (f"({r['negatives']})" if r["negatives"] > 1 else ""),
+                    r["seqrec_seconds_per_epoch"],
+                    r["rectools_seconds_per_epoch"],
+                    r["time_ratio_seqrec_over_rectools"],
+                    r["seqrec_peak_rss_mb"],
+                    r["rectools_peak_rss_mb"],
+                    r["rss_ratio_seqrec_over_rectools"],
+                ]
+                for r in summary
+            ],
+        )
+    )
     payload = {
-        "settings": {"max_length": MAX_LENGTH, "hidden": HIDDEN, "blocks": BLOCKS, "batch_size": BATCH,
-                     "dropout": DROPOUT, "lr": LR, "heads": HEADS, "ff_hidden": FF_HIDDEN, "mask_prob": MASK_PROB,
-                     "epochs": args.epochs, "warmup": args.warmup, "batches": args.batches,
-                     "seqrec_length_groups": args.length_groups or getattr(Config().train, "length_groups", 1),
-                     "timing": "extrapolated from the first N batches" if args.batches else "full epochs"},
+        "settings": {
+            "max_length": MAX_LENGTH,
+            "hidden": HIDDEN,
+            "blocks": BLOCKS,
+            "batch_size": BATCH,
+            "dropout": DROPOUT,
+            "lr": LR,
+            "heads": HEADS,
+            "ff_hidden": FF_HIDDEN,
+            "mask_prob": MASK_PROB,
+            "epochs": args.epochs,
+            "warmup": args.warmup,
+            "batches": args.batches,
+            "seqrec_length_groups": args.length_groups or getattr(Config().train, "length_groups", 1),
+            "timing": "extrapolated from the first N batches" if args.batches else "full epochs",
+        },
         "machine": machine,
         "comparisons": summary,
         "measurements": flat,

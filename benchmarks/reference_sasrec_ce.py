@@ -68,8 +68,9 @@ class Block(nn.Module):
 
 
 class ReferenceSASRec(nn.Module):
-    def __init__(self, n_items: int, hidden: int = 64, blocks: int = 2, max_length: int = 200,
-                 dropout: float = 0.1) -> None:
+    def __init__(
+        self, n_items: int, hidden: int = 64, blocks: int = 2, max_length: int = 200, dropout: float = 0.1
+    ) -> None:
         super().__init__()
         self.items = nn.Embedding(n_items + 1, hidden, padding_idx=0)
         self.positions = nn.Embedding(max_length, hidden)
@@ -102,8 +103,9 @@ class ReferenceSASRec(nn.Module):
 
 
 @torch.no_grad()
-def evaluate(model: ReferenceSASRec, histories: list[list[int]], targets: list[int], max_length: int,
-             n_items: int) -> dict[str, float]:
+def evaluate(
+    model: ReferenceSASRec, histories: list[list[int]], targets: list[int], max_length: int, n_items: int
+) -> dict[str, float]:
     """Whole-catalog ranking of each target after its history, history items removed."""
     model.eval()
     ndcg = hits = rr = 0.0
@@ -159,12 +161,21 @@ def main() -> None:
         seconds = time.perf_counter() - tick
         valid = evaluate(model, [s[:-2] for s in sequences], [s[-2] for s in sequences], args.max_length, n_items)
         test = evaluate(model, [s[:-1] for s in sequences], [s[-1] for s in sequences], args.max_length, n_items)
-        row = {"epoch": epoch, "loss": total / math.ceil(len(order) / 128), "valid": valid, "test": test,
-               "epoch_seconds": seconds, "elapsed_seconds": time.perf_counter() - started}
+        row = {
+            "epoch": epoch,
+            "loss": total / math.ceil(len(order) / 128),
+            "valid": valid,
+            "test": test,
+            "epoch_seconds": seconds,
+            "elapsed_seconds": time.perf_counter() - started,
+        }
         log.write(json.dumps(row) + "\n")
         log.flush()
-        print(f"epoch {epoch:3d} loss {row['loss']:.4f} valid ndcg@10 {valid['ndcg@10']:.4f} "
-              f"test ndcg@10 {test['ndcg@10']:.4f} {seconds:.0f}s", flush=True)
+        print(
+            f"epoch {epoch:3d} loss {row['loss']:.4f} valid ndcg@10 {valid['ndcg@10']:.4f} "
+            f"test ndcg@10 {test['ndcg@10']:.4f} {seconds:.0f}s",
+            flush=True,
+        )
         if valid["ndcg@10"] > best:
             best, best_epoch, best_test = valid["ndcg@10"], epoch, test
         elif epoch - best_epoch >= args.patience:

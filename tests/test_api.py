@@ -23,11 +23,13 @@ def synthetic_frame() -> pd.DataFrame:
     """50 users over ~30 items with string ids ("u7", "i12") and shuffled rows ordered by a timestamp."""
     x = synthetic_interactions(n_users=50, n_items=30, min_length=4, max_length=15, seed=3)
     users = np.repeat(x.user_ids, x.lengths)
-    frame = pd.DataFrame({
-        "user": [f"u{u}" for u in users],
-        "item": [f"i{i}" for i in x.item_ids[x.items]],
-        "ts": np.arange(len(users)),
-    })
+    frame = pd.DataFrame(
+        {
+            "user": [f"u{u}" for u in users],
+            "item": [f"i{i}" for i in x.item_ids[x.items]],
+            "ts": np.arange(len(users)),
+        }
+    )
     return frame.sample(frac=1.0, random_state=0).reset_index(drop=True)
 
 
@@ -96,8 +98,7 @@ def test_recommend_shape_ranks_raw_ids_and_no_seen_items(fitted: SequentialRecom
         assert block["score"].is_monotonic_decreasing
 
 
-def test_recommend_every_item_is_the_catalog_minus_the_seen(fitted: SequentialRecommender,
-                                                            frame: pd.DataFrame) -> None:
+def test_recommend_every_item_is_the_catalog_minus_the_seen(fitted: SequentialRecommender, frame: pd.DataFrame) -> None:
     n_items = frame["item"].nunique()
     seen = histories(frame)
     unfiltered = fitted.recommend(["u1"], k=1000, filter_seen=False)
@@ -164,10 +165,13 @@ def test_save_load_round_trip(fitted: SequentialRecommender, tmp_path: Path) -> 
     loaded = load(path)
     assert type(loaded) is type(fitted) and loaded.config == fitted.config
     for kwargs in ({"k": 7}, {"k": 3, "filter_seen": False}):
-        pd.testing.assert_frame_equal(loaded.recommend(["u1", "u5"], **kwargs),  # type: ignore[arg-type]
-                                      fitted.recommend(["u1", "u5"], **kwargs))  # type: ignore[arg-type]
-    pd.testing.assert_frame_equal(loaded.recommend_for_histories([["i3", "i4"]]),
-                                  fitted.recommend_for_histories([["i3", "i4"]]))
+        pd.testing.assert_frame_equal(
+            loaded.recommend(["u1", "u5"], **kwargs),  # type: ignore[arg-type]
+            fitted.recommend(["u1", "u5"], **kwargs),
+        )  # type: ignore[arg-type]
+    pd.testing.assert_frame_equal(
+        loaded.recommend_for_histories([["i3", "i4"]]), fitted.recommend_for_histories([["i3", "i4"]])
+    )
 
 
 # ---------------------------------------------------------------- files that are not models
@@ -201,8 +205,7 @@ def test_load_rejects_garbage_truncated_and_foreign_files(tmp_path: Path, frame:
 
 
 def test_numeric_ids_and_training_on_all_items() -> None:
-    frame = pd.DataFrame({"user_id": [10, 10, 10, 20, 20, 30, 30, 30, 30],
-                          "item_id": [1, 2, 3, 1, 3, 2, 3, 4, 5]})
+    frame = pd.DataFrame({"user_id": [10, 10, 10, 20, 20, 30, 30, 30, 30], "item_id": [1, 2, 3, 1, 3, 2, 3, 4, 5]})
     model = SASRec(validation=False, max_epochs=3, patience=1, hidden=8, max_length=5).fit(frame)
     assert model.result_ is not None and len(model.result_.history) == 3  # no early stopping
     out = model.recommend(["20", 30], k=2)  # ids read from a text file are matched as numbers

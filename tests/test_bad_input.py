@@ -24,8 +24,14 @@ from seqrec.cli import main
 from seqrec.config import ConfigError
 from seqrec.data.interactions import DataError
 
-TINY = ["train.max_epochs=1", "model.hidden=8", "model.max_length=10", "train.batch_size=16",
-        "train.threads=1", "eval.valid_users=100"]
+TINY = [
+    "train.max_epochs=1",
+    "model.hidden=8",
+    "model.max_length=10",
+    "train.batch_size=16",
+    "train.threads=1",
+    "eval.valid_users=100",
+]
 API_TINY = {"max_epochs": 1, "hidden": 8, "max_length": 10, "batch_size": 16, "threads": 1}
 
 
@@ -137,8 +143,10 @@ def test_negative_ids_are_labels_and_map_back(tmp_path: Path) -> None:
     items = [-100, -101, -102, -103, 0, 7]
     histories = one_unseen(users, items)
     run = tmp_path / "run"
-    assert train(write(tmp_path / "neg.txt", pairs_text(histories)), "pairs", run, "eval.ks=[1, 5]",
-                 "eval.metric=ndcg@5") == 0
+    assert (
+        train(write(tmp_path / "neg.txt", pairs_text(histories)), "pairs", run, "eval.ks=[1, 5]", "eval.metric=ndcg@5")
+        == 0
+    )
     recs = recommend_all(run, tmp_path)
     expected = {str(u): str(items[j % len(items)]) for j, u in enumerate(users)}
     assert dict(zip(recs["user"], recs["item"], strict=True)) == expected
@@ -150,22 +158,33 @@ def test_ids_near_two_to_the_62_map_back(tmp_path: Path) -> None:
     items = [2**62 + 1000 + k for k in range(5)]
     histories = one_unseen(users, items)
     run = tmp_path / "run"
-    assert train(write(tmp_path / "huge.txt", pairs_text(histories)), "pairs", run, "eval.ks=[1, 5]",
-                 "eval.metric=ndcg@5") == 0
+    assert (
+        train(write(tmp_path / "huge.txt", pairs_text(histories)), "pairs", run, "eval.ks=[1, 5]", "eval.metric=ndcg@5")
+        == 0
+    )
     recs = recommend_all(run, tmp_path)
     assert dict(zip(recs["user"], recs["item"], strict=True)) == {
-        str(u): str(items[j % len(items)]) for j, u in enumerate(users)}
+        str(u): str(items[j % len(items)]) for j, u in enumerate(users)
+    }
 
 
 def test_ids_beyond_int64_in_a_line_format(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # 2**64 in a pairs / user-per-line file -> "outside the int64 range", with the line
     big = 2**64 + 1
     pairs = write(tmp_path / "pairs.txt", f"1 2\n{big} 3\n")
-    clean_error(capsys, train(pairs, "pairs", tmp_path / "run"), "pairs.txt: line 2: field 1 is an integer "
-                "outside the int64 range", out=tmp_path / "run")
+    clean_error(
+        capsys,
+        train(pairs, "pairs", tmp_path / "run"),
+        "pairs.txt: line 2: field 1 is an integer outside the int64 range",
+        out=tmp_path / "run",
+    )
     lines = write(tmp_path / "lines.txt", f"1 2 3\n2 3 {big}\n")
-    clean_error(capsys, train(lines, "user_lines", tmp_path / "run"), "lines.txt: line 2: an integer "
-                "outside the int64 range", out=tmp_path / "run")
+    clean_error(
+        capsys,
+        train(lines, "user_lines", tmp_path / "run"),
+        "lines.txt: line 2: an integer outside the int64 range",
+        out=tmp_path / "run",
+    )
 
 
 def test_ids_beyond_int64_in_a_table_are_labels(tmp_path: Path) -> None:
@@ -194,13 +213,16 @@ def test_uint64_ids_survive_save_and_load(tmp_path: Path) -> None:
     assert recs["user_id"].tolist() == [2**63 + 3] and recs["item_id"].tolist() == [4]
 
 
-@pytest.mark.parametrize("column,value,message", [
-    ("user_id", np.nan, "row 3: missing value in column 'user_id'"),
-    ("item_id", None, "row 3: missing value in column 'item_id'"),
-    ("item_id", pd.NA, "row 3: missing value in column 'item_id'"),
-    ("user_id", "", "row 3: empty value in column 'user_id'"),
-    ("item_id", "  ", "row 3: empty value in column 'item_id'"),
-])
+@pytest.mark.parametrize(
+    "column,value,message",
+    [
+        ("user_id", np.nan, "row 3: missing value in column 'user_id'"),
+        ("item_id", None, "row 3: missing value in column 'item_id'"),
+        ("item_id", pd.NA, "row 3: missing value in column 'item_id'"),
+        ("user_id", "", "row 3: empty value in column 'user_id'"),
+        ("item_id", "  ", "row 3: empty value in column 'item_id'"),
+    ],
+)
 def test_dataframe_missing_or_empty_ids(column: str, value: object, message: str) -> None:
     # NaN / None / NA / "" / blank user or item -> DataError naming the row and column
     frame = pd.DataFrame({"user_id": ["a", "a", "a", "b", "b", "b"], "item_id": ["x", "y", "z"] * 2}, dtype=object)
@@ -278,23 +300,26 @@ def test_item_only_in_a_test_position(tmp_path: Path, capsys: pytest.CaptureFixt
 # ---------------------------------------------------------------- configs
 
 
-@pytest.mark.parametrize("override,message", [
-    ("train.batch_size=abc", "train.batch_size: expected int, got str 'abc'"),  # string for int
-    ("model.dropout=[0.1]", "model.dropout: expected float, got list [0.1]"),  # list for float
-    ("train.batch_size=true", "train.batch_size: expected int, got bool True"),  # bool is not an int here
-    ("train.seed=99999999999999999999999", "train.seed: 99999999999999999999999 is outside the 64-bit"),
-    ("train.batch_size=-1", "train.batch_size must be at least 1, got -1"),
-    ("model.max_length=0", "model.max_length must be at least 1, got 0"),
-    ("model.dropout=1.5", "model.dropout must be in [0, 1)"),
-    ("train.lr=-1", "train.lr must be > 0"),
-    ("train.lr=nan", "train.lr must be > 0"),
-    ("train.patience=0", "train.patience must be at least 1"),
-    ("train.negatives=-5", "train.negatives must be at least 0"),
-    ("train.device=tpu9", "train.device 'tpu9' is not a torch device"),
-    ("model.block=post_lm", "model.block must be one of pre_norm, post_norm, sasrec_pytorch; got 'post_lm'"),
-    ("model.init=zeros", "model.init must be one of xavier, normal; got 'zeros'"),
-    ("model.max_length=1099511627776", "cannot build a 'sasrec' model"),  # 2**40 positions: no memory
-])
+@pytest.mark.parametrize(
+    "override,message",
+    [
+        ("train.batch_size=abc", "train.batch_size: expected int, got str 'abc'"),  # string for int
+        ("model.dropout=[0.1]", "model.dropout: expected float, got list [0.1]"),  # list for float
+        ("train.batch_size=true", "train.batch_size: expected int, got bool True"),  # bool is not an int here
+        ("train.seed=99999999999999999999999", "train.seed: 99999999999999999999999 is outside the 64-bit"),
+        ("train.batch_size=-1", "train.batch_size must be at least 1, got -1"),
+        ("model.max_length=0", "model.max_length must be at least 1, got 0"),
+        ("model.dropout=1.5", "model.dropout must be in [0, 1)"),
+        ("train.lr=-1", "train.lr must be > 0"),
+        ("train.lr=nan", "train.lr must be > 0"),
+        ("train.patience=0", "train.patience must be at least 1"),
+        ("train.negatives=-5", "train.negatives must be at least 0"),
+        ("train.device=tpu9", "train.device 'tpu9' is not a torch device"),
+        ("model.block=post_lm", "model.block must be one of pre_norm, post_norm, sasrec_pytorch; got 'post_lm'"),
+        ("model.init=zeros", "model.init must be one of xavier, normal; got 'zeros'"),
+        ("model.max_length=1099511627776", "cannot build a 'sasrec' model"),  # 2**40 positions: no memory
+    ],
+)
 def test_bad_config_values(tmp_path: Path, capsys: pytest.CaptureFixture[str], override: str, message: str) -> None:
     # wrong types and out-of-range values -> one line naming the key, before any directory exists
     out = tmp_path / "run"
@@ -305,10 +330,12 @@ def test_bad_config_values(tmp_path: Path, capsys: pytest.CaptureFixture[str], o
 
 def test_bad_config_file(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     # the same checks on a TOML file: the message names the file and the key
-    for text, message in [("[train]\nbatch_size = true\n", "train.batch_size: expected int, got bool"),
-                          ("[train]\nbatch_size = -1\n", "train.batch_size must be at least 1"),
-                          ("[model]\nmax_length = 0\n", "model.max_length must be at least 1"),
-                          ("[model]\ndropout = 1.5\n", "model.dropout must be in [0, 1)")]:
+    for text, message in [
+        ("[train]\nbatch_size = true\n", "train.batch_size: expected int, got bool"),
+        ("[train]\nbatch_size = -1\n", "train.batch_size must be at least 1"),
+        ("[model]\nmax_length = 0\n", "model.max_length must be at least 1"),
+        ("[model]\ndropout = 1.5\n", "model.dropout must be in [0, 1)"),
+    ]:
         config = write(tmp_path / "bad.toml", text)
         rc = main(["train", "--config", str(config), "--out", str(tmp_path / "run")])
         clean_error(capsys, rc, f"{config}: ", message)
@@ -354,8 +381,9 @@ def interrupted_copy(finished_run: Path, tmp_path: Path) -> Path:
     return run
 
 
-def test_resume_with_another_models_config(finished_run: Path, tmp_path: Path,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_resume_with_another_models_config(
+    finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # a SASRec checkpoint resumed under a BERT4Rec config -> "weights do not fit this 'bert4rec' model"
     run = interrupted_copy(finished_run, tmp_path)
     config = run / "config.toml"
@@ -364,8 +392,9 @@ def test_resume_with_another_models_config(finished_run: Path, tmp_path: Path,
     clean_error(capsys, rc, "checkpoint.pt: weights do not fit this 'bert4rec' model", out=run)
 
 
-def test_model_file_whose_weights_do_not_fit(finished_run: Path, tmp_path: Path,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
+def test_model_file_whose_weights_do_not_fit(
+    finished_run: Path, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     # a saved model whose config says hidden=16 but whose weights have hidden=8 -> "do not fit"
     saved = seqrec.load(finished_run).save(tmp_path / "model.pt")
     payload = torch.load(saved, weights_only=True)
@@ -391,8 +420,9 @@ def test_half_written_files(finished_run: Path, tmp_path: Path, capsys: pytest.C
 
 
 @pytest.mark.parametrize("writer", ["pickle", "torch.save"])
-def test_malicious_pickle_is_refused_unrun(finished_run: Path, tmp_path: Path, writer: str,
-                                           capsys: pytest.CaptureFixture[str]) -> None:
+def test_malicious_pickle_is_refused_unrun(
+    finished_run: Path, tmp_path: Path, writer: str, capsys: pytest.CaptureFixture[str]
+) -> None:
     # a checkpoint / model file whose unpickling would call open(marker, "w"): refused by
     # torch.load(weights_only=True) with one line, and the marker file is never created
     marker = tmp_path / "marker"
@@ -403,12 +433,21 @@ def test_malicious_pickle_is_refused_unrun(finished_run: Path, tmp_path: Path, w
         pickle.dump(payload, f) if writer == "pickle" else torch.save(payload, f)
     shutil.copy(hostile, run / "best.pt")
 
-    clean_error(capsys, main(["train", "--resume", str(run)]), "checkpoint.pt: not a readable seqrec checkpoint",
-                "refused", out=run)
+    clean_error(
+        capsys,
+        main(["train", "--resume", str(run)]),
+        "checkpoint.pt: not a readable seqrec checkpoint",
+        "refused",
+        out=run,
+    )
     with pytest.raises(ValueError, match=re.escape(str(hostile)) + ": not a readable seqrec model file.*refused"):
         seqrec.load(hostile)
-    clean_error(capsys, main(["recommend", "--model", str(run), "--out", str(tmp_path / "r.csv")]),
-                "best.pt: not a readable weights file", "refused")
+    clean_error(
+        capsys,
+        main(["recommend", "--model", str(run), "--out", str(tmp_path / "r.csv")]),
+        "best.pt: not a readable weights file",
+        "refused",
+    )
     clean_error(capsys, main(["evaluate", "--model", str(run)]), "best.pt: not a readable weights file")
     assert not marker.exists()
     assert "weights_only=False" not in capsys.readouterr().err  # never advise the unsafe way out

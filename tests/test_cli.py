@@ -15,8 +15,18 @@ from seqrec.models import build_model
 from seqrec.training import validation_subset
 
 TINY = [
-    "--set", "train.max_epochs=3", "--set", "train.lr=0.005", "--set", "train.batch_size=64",
-    "--set", "model.hidden=16", "--set", "model.max_length=20", "--set", "eval.valid_users=200",
+    "--set",
+    "train.max_epochs=3",
+    "--set",
+    "train.lr=0.005",
+    "--set",
+    "train.batch_size=64",
+    "--set",
+    "model.hidden=16",
+    "--set",
+    "model.max_length=20",
+    "--set",
+    "eval.valid_users=200",
 ]
 
 

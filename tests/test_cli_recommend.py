@@ -10,8 +10,13 @@ from seqrec.cli import main
 from seqrec.data.synthetic import synthetic_interactions
 from seqrec.runs import load_run
 
-TRAIN = ["data.dataset=synthetic", "train.max_epochs=2", "model.hidden=16", "model.max_length=20",
-         "eval.valid_users=300"]
+TRAIN = [
+    "data.dataset=synthetic",
+    "train.max_epochs=2",
+    "model.hidden=16",
+    "model.max_length=20",
+    "eval.valid_users=300",
+]
 
 
 @pytest.fixture(scope="module")

@@ -28,7 +28,9 @@ def test_model_file_of_0_1_0_loads_and_recommends_the_same() -> None:
     assert got["score"].tolist() == pytest.approx(expected["score"].tolist(), abs=1e-5)
 
 
-def test_checkpoint_of_0_1_0_resumes_to_the_uninterrupted_metrics(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+def test_checkpoint_of_0_1_0_resumes_to_the_uninterrupted_metrics(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
     monkeypatch.chdir(ROOT)  # the run's config names its data relative to the repository root
     run = tmp_path / "run"
     shutil.copytree(FIXTURES / "run-v0.1.0", run)

@@ -12,7 +12,10 @@ def test_defaults_are_the_paper_sasrec_settings() -> None:
     assert (config.model.hidden, config.model.blocks, config.model.heads) == (64, 2, 1)
     assert (config.model.dropout, config.model.max_length) == (0.1, 200)
     assert (config.train.lr, config.train.batch_size, config.train.max_epochs, config.train.patience) == (
-        0.001, 128, 100, 10,
+        0.001,
+        128,
+        100,
+        10,
     )
 
 

@@ -16,9 +16,24 @@ from seqrec.cli import main
 
 ROOT = Path(__file__).resolve().parents[1]
 ARGS = [
-    "--set", "train.max_epochs=6", "--set", "train.patience=100", "--set", "train.lr=0.005",
-    "--set", "train.batch_size=64", "--set", "train.threads=1", "--set", "train.loss=sampled_ce",
-    "--set", "train.negatives=50", "--set", "model.hidden=16", "--set", "model.max_length=20",
+    "--set",
+    "train.max_epochs=6",
+    "--set",
+    "train.patience=100",
+    "--set",
+    "train.lr=0.005",
+    "--set",
+    "train.batch_size=64",
+    "--set",
+    "train.threads=1",
+    "--set",
+    "train.loss=sampled_ce",
+    "--set",
+    "train.negatives=50",
+    "--set",
+    "model.hidden=16",
+    "--set",
+    "model.max_length=20",
 ]
 
 
@@ -26,7 +41,9 @@ def _train_process(out: Path) -> subprocess.Popen[bytes]:
     env = {**os.environ, "PYTHONPATH": str(ROOT / "src")}
     return subprocess.Popen(
         [sys.executable, "-m", "seqrec", "train", *ARGS, "--out", str(out)],
-        env=env, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL,
+        env=env,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
     )
 
 

@@ -32,7 +32,8 @@ def _train(args: argparse.Namespace) -> int:
         return 0
     test = metrics["test"]
     print(
-        "test: " + "  ".join(f"{k}={v:.4f}" for k, v in test.items())
+        "test: "
+        + "  ".join(f"{k}={v:.4f}" for k, v in test.items())
         + f"\nbest epoch {metrics['best_epoch']} of {metrics['epochs']}, "
         f"{metrics['train_seconds']:.0f}s; written to {args.out}"
     )
@@ -163,8 +164,12 @@ def build_parser() -> argparse.ArgumentParser:
     recommend.add_argument("--k", type=int, default=10, help="items per user (default: 10)")
     recommend.add_argument("--out", required=True, help="output .csv, .tsv or .parquet (user, item, score, rank)")
     recommend.add_argument("--keep-seen", action="store_true", help="do not remove the items a user has seen")
-    recommend.add_argument("--on-unknown", choices=["error", "popular", "skip"], default="error",
-                           help="users not in the data: fail (default), most popular items, or leave out")
+    recommend.add_argument(
+        "--on-unknown",
+        choices=["error", "popular", "skip"],
+        default="error",
+        help="users not in the data: fail (default), most popular items, or leave out",
+    )
     recommend.add_argument("--device", default=None, help="torch device (default: the run's)")
     recommend.set_defaults(handler=_recommend)
 

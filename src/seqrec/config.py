@@ -122,18 +122,14 @@ def from_dict(raw: dict[str, Any], source: str = "<config>") -> Config:
     sections = {f.name: f for f in dataclasses.fields(Config)}
     for section_name, values in raw.items():
         if section_name not in sections:
-            raise ConfigError(
-                f"{source}: unknown section [{section_name}]; known: {', '.join(sections)}"
-            )
+            raise ConfigError(f"{source}: unknown section [{section_name}]; known: {', '.join(sections)}")
         if not isinstance(values, dict):
             raise ConfigError(f"{source}: [{section_name}] must be a table of keys")
         section = getattr(config, section_name)
         hints = typing.get_type_hints(type(section))
         for key, value in values.items():
             if key not in hints:
-                raise ConfigError(
-                    f"{source}: unknown key {section_name}.{key}; known: {', '.join(hints)}"
-                )
+                raise ConfigError(f"{source}: unknown key {section_name}.{key}; known: {', '.join(hints)}")
             setattr(section, key, _coerce(value, hints[key], f"{source}: {section_name}.{key}"))
     if config.model.variant:
         _apply_variant(config.model, set(raw.get("model", {})), source)

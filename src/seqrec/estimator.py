@@ -100,9 +100,18 @@ class SequentialRecommender:
         **params: Any,
     ) -> None:
         named = {
-            "max_epochs": max_epochs, "patience": patience, "batch_size": batch_size, "lr": lr, "seed": seed,
-            "hidden": hidden, "blocks": blocks, "heads": heads, "dropout": dropout, "max_length": max_length,
-            "negatives": negatives, "device": device,
+            "max_epochs": max_epochs,
+            "patience": patience,
+            "batch_size": batch_size,
+            "lr": lr,
+            "seed": seed,
+            "hidden": hidden,
+            "blocks": blocks,
+            "heads": heads,
+            "dropout": dropout,
+            "max_length": max_length,
+            "negatives": negatives,
+            "device": device,
         }
         values = {**MODEL_DEFAULTS.get(model, {}), **{k: v for k, v in named.items() if v is not None}, **params}
         raw: dict[str, dict[str, Any]] = {
@@ -119,8 +128,9 @@ class SequentialRecommender:
             else:
                 raise TypeError(f"{type(self).__name__}() got an unknown parameter {key!r}")
         # values out of range fail here, as wrong types do, not deep inside fit()
-        self.config: Config = check_config(from_dict(raw, source=f"{type(self).__name__}(...)"),
-                                           f"{type(self).__name__}(...)")
+        self.config: Config = check_config(
+            from_dict(raw, source=f"{type(self).__name__}(...)"), f"{type(self).__name__}(...)"
+        )
         self.validation = validation
         self.verbose = verbose
         self.model_: SequenceModel | None = None
@@ -130,8 +140,10 @@ class SequentialRecommender:
 
     def __repr__(self) -> str:
         c = self.config
-        return (f"{type(self).__name__}(model={c.model.name!r}, loss={c.train.loss!r}, hidden={c.model.hidden}, "
-                f"max_epochs={c.train.max_epochs}, validation={self.validation})")
+        return (
+            f"{type(self).__name__}(model={c.model.name!r}, loss={c.train.loss!r}, hidden={c.model.hidden}, "
+            f"max_epochs={c.train.max_epochs}, validation={self.validation})"
+        )
 
     # ------------------------------------------------------------------ fitting
 
@@ -154,8 +166,12 @@ class SequentialRecommender:
         else:
             d = config.data
             interactions = from_dataframe(
-                data, d.user_col, d.item_col, d.timestamp_col or None,
-                min_item_interactions=d.min_item_interactions, min_user_interactions=d.min_user_interactions,
+                data,
+                d.user_col,
+                d.item_col,
+                d.timestamp_col or None,
+                min_item_interactions=d.min_item_interactions,
+                min_user_interactions=d.min_user_interactions,
                 drop_duplicates=d.drop_duplicates,
             )
         torch.manual_seed(config.train.seed)  # initial weights, as `seqrec train` draws them
@@ -164,8 +180,10 @@ class SequentialRecommender:
         if self.validation:
             split = leave_one_out(interactions)
             if len(split.valid) == 0:
-                raise ValueError("no user has 3 or more interactions, so there is nothing to validate on; "
-                                 "pass validation=False to train for a fixed number of epochs")
+                raise ValueError(
+                    "no user has 3 or more interactions, so there is nothing to validate on; "
+                    "pass validation=False to train for a fixed number of epochs"
+                )
         else:
             split = full_history(interactions)
             if not (interactions.lengths >= 2).any():
@@ -224,12 +242,14 @@ class SequentialRecommender:
         k = top_items.shape[1]
         keep = np.isfinite(top_scores).ravel()
         users = pd.Series(labels, dtype=object).infer_objects().to_numpy()
-        return pd.DataFrame({
-            self.user_col: np.repeat(users, k)[keep],
-            self.item_col: data.item_ids[top_items.ravel()[keep]],
-            "score": top_scores.ravel()[keep],
-            "rank": np.tile(np.arange(1, k + 1), len(top_items))[keep],
-        })
+        return pd.DataFrame(
+            {
+                self.user_col: np.repeat(users, k)[keep],
+                self.item_col: data.item_ids[top_items.ravel()[keep]],
+                "score": top_scores.ravel()[keep],
+                "rank": np.tile(np.arange(1, k + 1), len(top_items))[keep],
+            }
+        )
 
     def recommend(
         self,
@@ -257,8 +277,10 @@ class SequentialRecommender:
         index, found = lookup(data.user_ids, wanted)
         if not found.all():
             if on_unknown == "error":
-                raise UnknownIdError(describe_unknown(wanted[~found], "user id(s)") +
-                                     "; pass on_unknown='popular' or 'skip' to recommend anyway")
+                raise UnknownIdError(
+                    describe_unknown(wanted[~found], "user id(s)")
+                    + "; pass on_unknown='popular' or 'skip' to recommend anyway"
+                )
             if on_unknown == "skip":
                 wanted, index, found = wanted[found], index[found], found[found]
         k = max(0, min(k, data.n_items))
@@ -328,8 +350,13 @@ class SequentialRecommender:
 
     @classmethod
     def from_parts(
-        cls, config: Config, state_dict: Mapping[str, torch.Tensor], data: Interactions, counts: np.ndarray,
-        validation: bool, source: str,
+        cls,
+        config: Config,
+        state_dict: Mapping[str, torch.Tensor],
+        data: Interactions,
+        counts: np.ndarray,
+        validation: bool,
+        source: str,
     ) -> SequentialRecommender:
         """An estimator of the class registered for ``config.model.name``, ready to recommend."""
         estimator_class = ESTIMATORS.get(config.model.name, SequentialRecommender)
@@ -342,8 +369,10 @@ class SequentialRecommender:
         try:
             model.load_state_dict(state_dict)
         except (RuntimeError, ValueError) as error:
-            raise ValueError(f"{source}: the weights do not fit a {config.model.name!r} model with "
-                             f"{data.n_items} items and this config ({mismatch(error)})") from None
+            raise ValueError(
+                f"{source}: the weights do not fit a {config.model.name!r} model with "
+                f"{data.n_items} items and this config ({mismatch(error)})"
+            ) from None
         est.model_ = model.to(torch.device(config.train.device)).eval()
         est.data_, est.popularity_ = data, counts
         return est

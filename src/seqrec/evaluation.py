@@ -42,8 +42,14 @@ class Popularity:
 
 @torch.no_grad()
 def score_histories(
-    model: NextItemScorer, items: np.ndarray, starts: np.ndarray, ends: np.ndarray, n_items: int,
-    filter_seen: bool = True, batch_size: int = 256, device: torch.device | str = "cpu",
+    model: NextItemScorer,
+    items: np.ndarray,
+    starts: np.ndarray,
+    ends: np.ndarray,
+    n_items: int,
+    filter_seen: bool = True,
+    batch_size: int = 256,
+    device: torch.device | str = "cpu",
 ) -> Iterator[tuple[np.ndarray, torch.Tensor]]:
     """Scores of every item as the next one after each history ``items[starts[r]:ends[r]]``.
 

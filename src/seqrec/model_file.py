@@ -75,19 +75,27 @@ def read_model_file(path: Path) -> ModelFile:
         raise FileNotFoundError(f"{path}: no such model file")
     payload = safe_load(path, "seqrec model file")  # truncated zip, not a torch file, a pickled class, ...
     if not isinstance(payload, dict) or payload.get("format") != FILE_FORMAT:
-        raise ValueError(f"{path}: not a seqrec model file (a bare state dict such as a run's best.pt "
-                         "is loaded with load_run(run_dir))")
+        raise ValueError(
+            f"{path}: not a seqrec model file (a bare state dict such as a run's best.pt "
+            "is loaded with load_run(run_dir))"
+        )
     if payload.get("version") != FILE_VERSION:
-        raise ValueError(f"{path}: seqrec model file version {payload.get('version')!r}, "
-                         f"this seqrec reads version {FILE_VERSION}")
+        raise ValueError(
+            f"{path}: seqrec model file version {payload.get('version')!r}, this seqrec reads version {FILE_VERSION}"
+        )
     try:
         data = Interactions(
-            offsets=payload["offsets"].numpy(), items=payload["items"].numpy(),
-            user_ids=_from_storable(payload["user_ids"]), item_ids=_from_storable(payload["item_ids"]),
+            offsets=payload["offsets"].numpy(),
+            items=payload["items"].numpy(),
+            user_ids=_from_storable(payload["user_ids"]),
+            item_ids=_from_storable(payload["item_ids"]),
         )
         return ModelFile(
-            config=from_dict(payload["config"], source=str(path)), state_dict=payload["state_dict"], data=data,
-            popularity=payload["popularity"].numpy(), validation=bool(payload["validation"]),
+            config=from_dict(payload["config"], source=str(path)),
+            state_dict=payload["state_dict"],
+            data=data,
+            popularity=payload["popularity"].numpy(),
+            validation=bool(payload["validation"]),
         )
     except (KeyError, AttributeError, TypeError) as error:
         raise ValueError(f"{path}: incomplete seqrec model file ({type(error).__name__}: {error})") from None

@@ -57,8 +57,10 @@ def run_experiment(
     load_seconds = time.perf_counter() - started
     split = leave_one_out(data)
     if len(split.valid) == 0:
-        raise DataError(f"{config.data.path or config.data.dataset}: no user has 3 or more interactions, "
-                        "leave-one-out has nothing to validate on")
+        raise DataError(
+            f"{config.data.path or config.data.dataset}: no user has 3 or more interactions, "
+            "leave-one-out has nothing to validate on"
+        )
     model = build_model(config.model, data.n_items, seed=config.train.seed)
     checkpoint = out / "checkpoint.pt"
     history: list[dict[str, Any]] = []
@@ -88,13 +90,21 @@ def run_experiment(
         log.write(json.dumps(row) + "\n")
         log.flush()
         valid = ", ".join(f"{k}={v:.4f}" for k, v in row["valid"].items() if k in ("ndcg@10", "hr@10"))
-        print(f"epoch {row['epoch']:3d}  loss {row['loss']:.4f}  {valid}  "
-              f"{row['epoch_seconds']:.1f}s + eval {row['eval_seconds']:.1f}s", flush=True)
+        print(
+            f"epoch {row['epoch']:3d}  loss {row['loss']:.4f}  {valid}  "
+            f"{row['epoch_seconds']:.1f}s + eval {row['eval_seconds']:.1f}s",
+            flush=True,
+        )
 
     with log:
         result = fit(
-            model, split, config, on_epoch, lambda m, _: save_torch_atomic(m.state_dict(), out / "best.pt"),
-            checkpoint=checkpoint, resume=resume,
+            model,
+            split,
+            config,
+            on_epoch,
+            lambda m, _: save_torch_atomic(m.state_dict(), out / "best.pt"),
+            checkpoint=checkpoint,
+            resume=resume,
         )
     device = torch.device(config.train.device)
     ev = config.eval

@@ -65,10 +65,18 @@ def make_batches(model: SequenceModel, split: Split, batch_size: int) -> Sequenc
 
 
 def train_epoch(
-    model: SequenceModel, batches: SequenceBatches, objective: Objective,
-    optimizer: torch.optim.Optimizer, generator: torch.Generator, device: torch.device, desc: str,
-    ctx: Distributed | None = None, encoder: nn.Module | None = None,
-    negative_generator: torch.Generator | None = None, length_groups: int = 1, amp: str = "",
+    model: SequenceModel,
+    batches: SequenceBatches,
+    objective: Objective,
+    optimizer: torch.optim.Optimizer,
+    generator: torch.Generator,
+    device: torch.device,
+    desc: str,
+    ctx: Distributed | None = None,
+    encoder: nn.Module | None = None,
+    negative_generator: torch.Generator | None = None,
+    length_groups: int = 1,
+    amp: str = "",
 ) -> float:
     """One pass over the training users; returns the mean batch loss.
 
@@ -86,8 +94,9 @@ def train_epoch(
     encode: Callable[[torch.Tensor], torch.Tensor] = encoder if encoder is not None else model.encode
     negative_generator = negative_generator or generator
     total, count = 0.0, 0
-    progress = tqdm(batches.epoch(generator), total=len(batches), desc=desc, leave=False,
-                    disable=None if ctx.is_main else True)
+    progress = tqdm(
+        batches.epoch(generator), total=len(batches), desc=desc, leave=False, disable=None if ctx.is_main else True
+    )
     for batch in progress:
         rows, inputs, targets = shard(ctx, *batch)
         optimizer.zero_grad(set_to_none=True)
@@ -106,10 +115,15 @@ def train_epoch(
             with no_sync() if no_sync is not None and not last else nullcontext():
                 with autocast(device, amp):
                     hidden = encode(part_inputs.to(device))  # [b, l, D]
-                loss = objective.loss(  # in float32, outside autocast
-                    hidden.float(), model.output_embeddings(), part_targets.to(device),
-                    None if negatives is None else negatives.to(device),
-                ) * share
+                loss = (
+                    objective.loss(  # in float32, outside autocast
+                        hidden.float(),
+                        model.output_embeddings(),
+                        part_targets.to(device),
+                        None if negatives is None else negatives.to(device),
+                    )
+                    * share
+                )
                 loss.backward()
             batch_loss += loss.item()
         optimizer.step()
@@ -161,7 +175,10 @@ class _Trainer:
         self.valid = None if split.valid is None else validation_subset(split.valid, ev.valid_users, train.seed)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
         self.state = TrainingState(
-            model={}, optimizer={}, torch_rng=torch.get_rng_state(), batch_rng=self.generator.get_state(),
+            model={},
+            optimizer={},
+            torch_rng=torch.get_rng_state(),
+            batch_rng=self.generator.get_state(),
             best_state=None if self.valid is None else copy.deepcopy(model.state_dict()),
         )
 
@@ -170,16 +187,19 @@ class _Trainer:
         try:
             self.model.load_state_dict(state.model)
         except RuntimeError as error:
-            raise ValueError(f"{path}: weights do not fit this {self.config.model.name!r} model "
-                             f"({mismatch(error)})") from None
+            raise ValueError(
+                f"{path}: weights do not fit this {self.config.model.name!r} model ({mismatch(error)})"
+            ) from None
         self.optimizer.load_state_dict(state.optimizer)
         torch.set_rng_state(state.torch_rng)
         self.generator.set_state(state.batch_rng)
         self.state = state
 
     def run(
-        self, on_epoch: Callable[[dict[str, Any]], None] | None,
-        on_improve: Callable[[SequenceModel, int], None] | None, resume: bool,
+        self,
+        on_epoch: Callable[[dict[str, Any]], None] | None,
+        on_improve: Callable[[SequenceModel, int], None] | None,
+        resume: bool,
     ) -> TrainResult:
         train, ev, state, model = self.config.train, self.config.eval, self.state, self.model
         if resume and self.checkpoint is not None and self.checkpoint.exists():
@@ -189,8 +209,18 @@ class _Trainer:
         for epoch in range(first_epoch, train.max_epochs + 1):
             started = time.perf_counter()
             loss = train_epoch(
-                model, self.batches, self.objective, self.optimizer, self.generator, self.device, f"epoch {epoch}",
-                self.ctx, self.encoder, self.negative_generator, train.length_groups, train.amp,
+                model,
+                self.batches,
+                self.objective,
+                self.optimizer,
+                self.generator,
+                self.device,
+                f"epoch {epoch}",
+                self.ctx,
+                self.encoder,
+                self.negative_generator,
+                train.length_groups,
+                train.amp,
             )
             epoch_seconds = time.perf_counter() - started
             started = time.perf_counter()
@@ -200,8 +230,14 @@ class _Trainer:
                 metrics = evaluate(model, data, self.valid, ev.ks, ev.filter_seen, ev.batch_size, device)
             eval_seconds = time.perf_counter() - started
             state.train_seconds += epoch_seconds + eval_seconds
-            row = {"epoch": epoch, "loss": loss, "valid": metrics, "epoch_seconds": epoch_seconds,
-                   "eval_seconds": eval_seconds, "elapsed_seconds": state.train_seconds}
+            row = {
+                "epoch": epoch,
+                "loss": loss,
+                "valid": metrics,
+                "epoch_seconds": epoch_seconds,
+                "eval_seconds": eval_seconds,
+                "elapsed_seconds": state.train_seconds,
+            }
             state.history.append(row)
             if self.valid is None:
                 state.best_epoch = epoch

@@ -24,9 +24,13 @@ def _check_train_and_eval(config: Config) -> None:
     if any(k < 1 for k in ev.ks):
         raise ConfigError(f"eval.ks must be positive, got {ev.ks}")
     at_least = {
-        "train.batch_size": (train.batch_size, 1), "train.max_epochs": (train.max_epochs, 1),
-        "eval.batch_size": (ev.batch_size, 1), "train.patience": (train.patience, 1),
-        "train.negatives": (train.negatives, 0), "train.threads": (train.threads, 0), "train.seed": (train.seed, 0),
+        "train.batch_size": (train.batch_size, 1),
+        "train.max_epochs": (train.max_epochs, 1),
+        "eval.batch_size": (ev.batch_size, 1),
+        "train.patience": (train.patience, 1),
+        "train.negatives": (train.negatives, 0),
+        "train.threads": (train.threads, 0),
+        "train.seed": (train.seed, 0),
     }
     for key, (value, low) in at_least.items():
         if value < low:

@@ -50,16 +50,18 @@ def test_cloze_batches_without_the_fallback_leave_unmasked_sequences_without_tar
     # 64 one-item sequences, mask probability 0.5: about half get no mask and then no target
     items = np.arange(1, 65)
     starts, ends = np.arange(64), np.arange(1, 65)
-    batches = ClozeBatches(items, starts, ends, max_length=4, batch_size=64, mask_token=99, mask_prob=0.5,
-                           mask_last_if_none=False)
+    batches = ClozeBatches(
+        items, starts, ends, max_length=4, batch_size=64, mask_token=99, mask_prob=0.5, mask_last_if_none=False
+    )
     rows, inputs, targets = next(batches.epoch(torch.Generator().manual_seed(0)))
     masked = inputs[:, -1] == 99  # [64]
     assert 16 < int(masked.sum()) < 48
     assert torch.equal(targets[:, -1] != 0, masked)
     assert torch.equal(targets[masked, -1], torch.from_numpy(items[rows])[masked])
     # a batch in which nothing was drawn still gets targets: every last item
-    never = ClozeBatches(items, starts, ends, max_length=4, batch_size=64, mask_token=99, mask_prob=1e-9,
-                         mask_last_if_none=False)
+    never = ClozeBatches(
+        items, starts, ends, max_length=4, batch_size=64, mask_token=99, mask_prob=1e-9, mask_last_if_none=False
+    )
     _, inputs, targets = next(never.epoch(torch.Generator().manual_seed(0)))
     assert (inputs[:, -1] == 99).all() and (targets[:, -1] != 0).all()
 

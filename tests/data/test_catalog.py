@@ -52,10 +52,7 @@ def test_locate_and_load_from_env_dir(tmp_path):
     # an explicit data_dir comes first
     (tmp_path / "own").mkdir()
     (tmp_path / "own" / "ml-100k.data").write_text(UDATA)
-    assert (
-        locate("ml-100k", data_dir=tmp_path / "own")
-        == tmp_path / "own" / "ml-100k.data"
-    )
+    assert locate("ml-100k", data_dir=tmp_path / "own") == tmp_path / "own" / "ml-100k.data"
 
 
 def test_missing_file_without_url_names_directories(tmp_path):
@@ -71,18 +68,10 @@ def test_failed_download_names_directories_and_url(tmp_path):
     with pytest.raises(DataError) as err:
         locate("ml-100k")
     msg = str(err.value)
-    assert (
-        "ml-100k.data or ml-100k-u.data not found in" in msg
-        and str(tmp_path / "data") in msg
-    )
-    assert (
-        "downloading https://files.grouplens.org/datasets/movielens/ml-100k.zip failed"
-        in msg
-    )
+    assert "ml-100k.data or ml-100k-u.data not found in" in msg and str(tmp_path / "data") in msg
+    assert "downloading https://files.grouplens.org/datasets/movielens/ml-100k.zip failed" in msg
     assert "network disabled" in msg
-    assert (
-        list((tmp_path / "cache" / "seqrec").iterdir()) == []
-    )  # no temp file left behind
+    assert list((tmp_path / "cache" / "seqrec").iterdir()) == []  # no temp file left behind
     with pytest.raises(DataError, match="or allow downloading it from"):
         locate("ml-100k", download=False)
 
@@ -104,38 +93,26 @@ def zip_bytes(member: str, text: str) -> bytes:
 
 def test_download_zip_member_uses_download_format_and_filters(tmp_path, monkeypatch):
     # items 1..5 rated by 5 users each (kept), item 99 once (dropped by min_item_interactions=5)
-    lines = [
-        f"{u}::{i}::4::{1000 + 10 * i}" for u in range(1, 6) for i in range(1, 6)
-    ] + ["1::99::4::1"]
+    lines = [f"{u}::{i}::4::{1000 + 10 * i}" for u in range(1, 6) for i in range(1, 6)] + ["1::99::4::1"]
     payload = zip_bytes("ml-1m/ratings.dat", "\n".join(lines) + "\n")
-    monkeypatch.setattr(
-        urllib.request, "urlopen", lambda url, timeout: io.BytesIO(payload)
-    )
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: io.BytesIO(payload))
     monkeypatch.setitem(
         DATASETS,
         "ml-1m",
-        dataclasses.replace(
-            DATASETS["ml-1m"], sha256=hashlib.sha256(payload).hexdigest()
-        ),
+        dataclasses.replace(DATASETS["ml-1m"], sha256=hashlib.sha256(payload).hexdigest()),
     )
     x = load_dataset("ml-1m")
     assert (x.n_users, x.n_items, x.n_interactions) == (5, 5, 25)
     cache = tmp_path / "cache" / "seqrec"
     assert sorted(p.name for p in cache.iterdir()) == ["ml-1m-ratings.dat"]
-    assert (
-        locate("ml-1m") == cache / "ml-1m-ratings.dat"
-    )  # found now, no second download
+    assert locate("ml-1m") == cache / "ml-1m-ratings.dat"  # found now, no second download
     # ml-1m-full shares the download and reads it unfiltered
     assert load_dataset("ml-1m-full").n_interactions == 26
 
 
 def test_download_checksum_mismatch_leaves_nothing(tmp_path, monkeypatch):
-    monkeypatch.setattr(
-        urllib.request, "urlopen", lambda url, timeout: io.BytesIO(b"1 2\n")
-    )
-    monkeypatch.setitem(
-        DATASETS, "beauty", dataclasses.replace(DATASETS["beauty"], sha256="0" * 64)
-    )
+    monkeypatch.setattr(urllib.request, "urlopen", lambda url, timeout: io.BytesIO(b"1 2\n"))
+    monkeypatch.setitem(DATASETS, "beauty", dataclasses.replace(DATASETS["beauty"], sha256="0" * 64))
     with pytest.raises(DataError, match="checksum mismatch"):
         locate("beauty")
     assert list((tmp_path / "cache" / "seqrec").iterdir()) == []
@@ -159,8 +136,6 @@ def test_describe_datasets(tmp_path):
 def test_catalog_entries_are_consistent():
     for d in DATASETS.values():
         assert d.fmt in ("pairs", "user_lines", "grouplens", "udata", "table"), d.name
-        assert d.url is not None or d.howto, (
-            d.name
-        )  # either downloadable or says where to get it
+        assert d.url is not None or d.howto, d.name  # either downloadable or says where to get it
         assert d.sha256 is None or len(d.sha256) == 64
     assert catalog.cache_dir().name == "seqrec"

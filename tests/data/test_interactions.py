@@ -8,10 +8,7 @@ from seqrec.data.interactions import DataError, Interactions, gather_ranges
 
 def raw_sequences(x: Interactions) -> dict:
     """{raw user: [raw items, oldest first]}"""
-    return {
-        x.user_ids[u].item(): x.item_ids[x.sequence(u)].tolist()
-        for u in range(x.n_users)
-    }
+    return {x.user_ids[u].item(): x.item_ids[x.sequence(u)].tolist() for u in range(x.n_users)}
 
 
 def test_timestamps_order_each_user_and_ties_keep_input_order():
@@ -45,9 +42,7 @@ def test_filters_are_repeated_until_stable():
     # pass 3: 'a' has users 1, 4 -> kept; nothing else changes.
     users = np.array([1, 1, 2, 2, 3, 3, 4, 4])
     items = np.array(["a", "d", "b", "c", "b", "a", "a", "d"])
-    x = Interactions.from_arrays(
-        users, items, min_item_interactions=2, min_user_interactions=2
-    )
+    x = Interactions.from_arrays(users, items, min_item_interactions=2, min_user_interactions=2)
     assert raw_sequences(x) == {1: ["a", "d"], 4: ["a", "d"]}
     # a single pass would have kept user 3 and item 'b'
     assert x.n_items == 2
@@ -55,17 +50,13 @@ def test_filters_are_repeated_until_stable():
 
 def test_filters_that_remove_everything_raise():
     with pytest.raises(DataError, match="no interactions left"):
-        Interactions.from_arrays(
-            np.array([1, 2]), np.array([1, 2]), min_item_interactions=2, source="toy"
-        )
+        Interactions.from_arrays(np.array([1, 2]), np.array([1, 2]), min_item_interactions=2, source="toy")
 
 
 def test_drop_duplicates_keeps_earliest_occurrence():
     users = np.array([1, 1, 1, 1])
     items = np.array([5, 6, 5, 7])
-    times = np.array(
-        [30, 20, 10, 40]
-    )  # in time order: 5 (t=10), 6 (t=20), 5 (t=30, dropped), 7
+    times = np.array([30, 20, 10, 40])  # in time order: 5 (t=10), 6 (t=20), 5 (t=30, dropped), 7
     x = Interactions.from_arrays(users, items, times, drop_duplicates=True)
     assert raw_sequences(x) == {1: [5, 6, 7]}
     y = Interactions.from_arrays(users, items, times)
@@ -78,9 +69,7 @@ def test_bad_arrays_raise_with_source():
     with pytest.raises(DataError, match="src: 2 user ids but 1 item ids"):
         Interactions.from_arrays(np.array([1, 2]), np.array([1]), source="src")
     with pytest.raises(DataError, match="row 2"):
-        Interactions.from_arrays(
-            np.array([1, 2]), np.array([1, 2]), np.array([1.0, np.nan]), source="src"
-        )
+        Interactions.from_arrays(np.array([1, 2]), np.array([1, 2]), np.array([1.0, np.nan]), source="src")
 
 
 def test_gather_ranges():

@@ -31,10 +31,7 @@ def write(path: Path, text: str | bytes) -> Path:
 
 
 def raw(x: Interactions) -> dict:
-    return {
-        x.user_ids[u].item(): x.item_ids[x.sequence(u)].tolist()
-        for u in range(x.n_users)
-    }
+    return {x.user_ids[u].item(): x.item_ids[x.sequence(u)].tolist() for u in range(x.n_users)}
 
 
 # ---------------------------------------------------------------- each format
@@ -63,9 +60,7 @@ def test_user_lines(tmp_path, name):
 
 
 def test_grouplens_dat_sorted_by_time_ties_keep_file_order(tmp_path):
-    text = (
-        "1::10::5::300\n1::11::3::100\n2::10::4::50\n1::12::4::300\n1::13::4.5::200\n"
-    )
+    text = "1::10::5::300\n1::11::3::100\n2::10::4::50\n1::12::4::300\n1::13::4.5::200\n"
     path = write(tmp_path / "ratings.dat.gz", text)
     assert raw(read_grouplens_dat(path)) == {1: [11, 13, 10, 12], 2: [10]}
 
@@ -78,13 +73,7 @@ def test_udata_sorted_by_time(tmp_path):
 @pytest.mark.parametrize("name,sep", [("t.csv", ","), ("t.tsv.gz", "\t")])
 def test_table_csv_tsv(tmp_path, name, sep):
     text = sep.join(["user", "item", "ts", "rating"]) + "\n"
-    text += (
-        "\n".join(
-            sep.join(r)
-            for r in [["a", "x", "3", "1"], ["a", "y", "1", "1"], ["b", "x", "2", "1"]]
-        )
-        + "\n"
-    )
+    text += "\n".join(sep.join(r) for r in [["a", "x", "3", "1"], ["a", "y", "1", "1"], ["b", "x", "2", "1"]]) + "\n"
     path = write(tmp_path / name, text)
     x = read_table(path, user_col="user", item_col="item", timestamp_col="ts")
     assert raw(x) == {"a": ["y", "x"], "b": ["x"]}
@@ -122,9 +111,7 @@ def test_from_dataframe():
     ):
         from_dataframe(df, item_col="i")
     df.loc[1, "t"] = np.nan
-    with pytest.raises(
-        DataError, match="<DataFrame>: row 1: missing value in column 't'"
-    ):
+    with pytest.raises(DataError, match="<DataFrame>: row 1: missing value in column 't'"):
         from_dataframe(df, "u", "i", "t")
 
 
@@ -232,18 +219,10 @@ def test_empty_missing_binary_truncated(tmp_path, reader, line):
     binary = write(tmp_path / f"bin{suffix}", bytes(range(256)) * 4)
     with pytest.raises(DataError, match=f"{binary}: binary data"):
         reader(binary)
-    rows = "".join(
-        line.replace("2", str(k)) for k in range(100_000)
-    )  # ~1 MB of valid lines
-    big = gzip.compress(
-        ("user_id,item_id\n" if reader is read_table else "").encode() + rows.encode()
-    )
-    truncated = write(
-        tmp_path / f"cut{suffix}", big[: len(big) // 2]
-    )  # written as is: a cut gzip stream
-    with pytest.raises(
-        DataError, match=f"{truncated}: truncated or corrupt gzip"
-    ) as err:
+    rows = "".join(line.replace("2", str(k)) for k in range(100_000))  # ~1 MB of valid lines
+    big = gzip.compress(("user_id,item_id\n" if reader is read_table else "").encode() + rows.encode())
+    truncated = write(tmp_path / f"cut{suffix}", big[: len(big) // 2])  # written as is: a cut gzip stream
+    with pytest.raises(DataError, match=f"{truncated}: truncated or corrupt gzip") as err:
         reader(truncated)
     assert "Traceback" not in str(err.value)
 
@@ -270,14 +249,10 @@ def test_table_errors(tmp_path):
     ):
         read_table(path, "user", "item", "ts")
     write(path, "user,item\n1,2\n1,3,4\n")
-    with pytest.raises(
-        DataError, match=r"t.csv: cannot be read as a CSV table.*line 3"
-    ):
+    with pytest.raises(DataError, match=r"t.csv: cannot be read as a CSV table.*line 3"):
         read_table(path, "user", "item")
     other = write(tmp_path / "t.json", "{}")
-    with pytest.raises(
-        DataError, match=r"t.json: a table must end in .csv, .tsv or .parquet"
-    ):
+    with pytest.raises(DataError, match=r"t.json: a table must end in .csv, .tsv or .parquet"):
         read_table(other)
     bad = write(tmp_path / "t.parquet", "not parquet")
     with pytest.raises(DataError, match=r"t.parquet: not a readable parquet file"):

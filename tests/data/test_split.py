@@ -29,6 +29,7 @@ def test_timeline() -> None:
     assert data.user_ids[split.valid.users].tolist() == [10, 30]
     assert _raw(data, split.valid.targets) == ["d", "i"]
     assert _raw(data, split.test.targets) == ["e", "j"]
+
     # the validation input ends before its target; the test input includes the validation item
     def inputs(users: np.ndarray, ends: np.ndarray) -> list[list[str]]:
         return [_raw(data, data.items[data.offsets[u] : e]) for u, e in zip(users, ends, strict=True)]

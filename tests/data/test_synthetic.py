@@ -14,9 +14,7 @@ def test_deterministic_for_a_seed():
 def test_shapes():
     x = synthetic_interactions(n_users=200, n_items=100, min_length=5, max_length=9)
     assert x.n_users == 200
-    assert (
-        x.n_items <= 100 and x.item_ids[1:].min() >= 1 and x.item_ids[1:].max() <= 100
-    )
+    assert x.n_items <= 100 and x.item_ids[1:].min() >= 1 and x.item_ids[1:].max() <= 100
     assert x.lengths.min() >= 5 and x.lengths.max() <= 9
     assert x.items.min() == 1 and x.items.max() == x.n_items
 
@@ -28,9 +26,7 @@ def test_order_carries_information():
     prev, nxt = x.items[:-1][same_user], x.items[1:][same_user]
     popularity = np.bincount(x.items, minlength=x.n_items + 1) / x.n_interactions
     ratios = []
-    for item in np.argsort(-np.bincount(prev))[
-        :20
-    ]:  # the 20 most frequent predecessors
+    for item in np.argsort(-np.bincount(prev))[:20]:  # the 20 most frequent predecessors
         followers = np.bincount(nxt[prev == item], minlength=x.n_items + 1)
         top = followers.argmax()
         ratios.append(followers[top] / followers.sum() / popularity[top])

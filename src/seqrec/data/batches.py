@@ -114,8 +114,15 @@ class ClozeBatches(SequenceBatches):
     min_length = 1
 
     def __init__(
-        self, items: np.ndarray, starts: np.ndarray, ends: np.ndarray, max_length: int, batch_size: int,
-        mask_token: int, mask_prob: float, mask_last_if_none: bool = True,
+        self,
+        items: np.ndarray,
+        starts: np.ndarray,
+        ends: np.ndarray,
+        max_length: int,
+        batch_size: int,
+        mask_token: int,
+        mask_prob: float,
+        mask_last_if_none: bool = True,
     ):
         super().__init__(items, starts, ends, max_length, batch_size)
         self.sequences = torch.from_numpy(padded_tails(self.items, self.starts, self.ends, max_length))  # [U', L]

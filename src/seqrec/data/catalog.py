@@ -47,9 +47,7 @@ class DatasetInfo:
     sha256: str | None = None  # of the file at ``url``, when known
     archive_member: str | None = None  # the file to take out of the zip at ``url``
     download_fmt: str | None = None  # format of the downloaded file, if not ``fmt``
-    download_kwargs: dict[str, Any] | None = (
-        None  # reader arguments for it, if not ``reader_kwargs``
-    )
+    download_kwargs: dict[str, Any] | None = None  # reader arguments for it, if not ``reader_kwargs``
     howto: str = ""  # where to get the file when there is no url
 
     @property
@@ -58,9 +56,7 @@ class DatasetInfo:
         if self.url is None:
             return None
         if self.archive_member is not None:
-            return self.archive_member.replace(
-                "/", "-"
-            )  # "ml-1m/ratings.dat" -> "ml-1m-ratings.dat"
+            return self.archive_member.replace("/", "-")  # "ml-1m/ratings.dat" -> "ml-1m-ratings.dat"
         return self.url.rstrip("/").rsplit("/", 1)[-1]
 
     def expected(self) -> dict[str, int | None]:
@@ -169,9 +165,7 @@ def cache_dir() -> Path:
 def data_dirs(data_dir: str | Path | None = None) -> list[Path]:
     """Directories searched for dataset files, in order: argument, $SEQREC_DATA_DIR, cache."""
     dirs = [Path(data_dir)] if data_dir is not None else []
-    dirs += [
-        Path(p) for p in os.environ.get("SEQREC_DATA_DIR", "").split(os.pathsep) if p
-    ]
+    dirs += [Path(p) for p in os.environ.get("SEQREC_DATA_DIR", "").split(os.pathsep) if p]
     dirs.append(cache_dir())
     return list(dict.fromkeys(dirs))
 
@@ -179,9 +173,7 @@ def data_dirs(data_dir: str | Path | None = None) -> list[Path]:
 def info(name: str) -> DatasetInfo:
     """The catalog entry of ``name``; unknown names raise DataError listing the known ones."""
     if name not in DATASETS:
-        raise DataError(
-            f"unknown dataset {name!r}; known: {', '.join([*DATASETS, 'synthetic'])}"
-        )
+        raise DataError(f"unknown dataset {name!r}; known: {', '.join([*DATASETS, 'synthetic'])}")
     return DATASETS[name]
 
 
@@ -196,28 +188,20 @@ def _find(d: DatasetInfo, dirs: list[Path]) -> tuple[Path, str, dict[str, Any]] 
     return None
 
 
-def locate(
-    name: str, data_dir: str | Path | None = None, download: bool = True
-) -> Path:
+def locate(name: str, data_dir: str | Path | None = None, download: bool = True) -> Path:
     """Path of dataset ``name``'s file, downloading it into the cache if needed and possible."""
     return _locate(name, data_dir, download)[0]
 
 
-def _locate(
-    name: str, data_dir: str | Path | None, download: bool
-) -> tuple[Path, str, dict[str, Any]]:
+def _locate(name: str, data_dir: str | Path | None, download: bool) -> tuple[Path, str, dict[str, Any]]:
     d = info(name)
     dirs = data_dirs(data_dir)
     found = _find(d, dirs)
     if found is not None:
         return found
-    names = " or ".join(
-        dict.fromkeys(n for n in (d.filename, d.download_filename) if n)
-    )
+    names = " or ".join(dict.fromkeys(n for n in (d.filename, d.download_filename) if n))
     where = f"dataset {name!r}: {names} not found in {', '.join(str(p) for p in dirs)}"
-    advice = (
-        f"put {d.filename} into one of them (or pass data_dir= / set SEQREC_DATA_DIR)"
-    )
+    advice = f"put {d.filename} into one of them (or pass data_dir= / set SEQREC_DATA_DIR)"
     if d.url is None:
         raise DataError(f"{where}; {advice}. {d.howto}".rstrip())
     if not download:
@@ -230,9 +214,7 @@ def _locate(
         zipfile.BadZipFile,
         KeyError,
     ) as exc:  # URLError is an OSError
-        raise DataError(
-            f"{where}; downloading {d.url} failed ({exc}); {advice}"
-        ) from None
+        raise DataError(f"{where}; downloading {d.url} failed ({exc}); {advice}") from None
     found = _find(d, [cache_dir()])
     assert found is not None
     return found
@@ -253,9 +235,7 @@ def _download(d: DatasetInfo, target_dir: Path) -> None:
                 digest.update(chunk)
                 out.write(chunk)
         if d.sha256 is not None and digest.hexdigest() != d.sha256:
-            raise ValueError(
-                f"checksum mismatch: sha256 {digest.hexdigest()}, expected {d.sha256}"
-            )
+            raise ValueError(f"checksum mismatch: sha256 {digest.hexdigest()}, expected {d.sha256}")
         if d.archive_member is not None:
             member = tmp.with_name(tmp.name + ".member")
             try:
@@ -274,9 +254,7 @@ def _download(d: DatasetInfo, target_dir: Path) -> None:
         tmp.unlink(missing_ok=True)
 
 
-def load_dataset(
-    name: str, data_dir: str | Path | None = None, download: bool = True
-) -> Interactions:
+def load_dataset(name: str, data_dir: str | Path | None = None, download: bool = True) -> Interactions:
     """Load a catalog dataset (or "synthetic", the default synthetic log) as Interactions."""
     if name == "synthetic":
         return synthetic_interactions()
@@ -284,9 +262,7 @@ def load_dataset(
     return read_interactions(path, fmt, **kwargs)
 
 
-def describe_datasets(
-    data_dir: str | Path | None = None, load: bool = True
-) -> list[dict[str, Any]]:
+def describe_datasets(data_dir: str | Path | None = None, load: bool = True) -> list[dict[str, Any]]:
     """One row per catalog dataset: expected statistics, local path or "not found", actual statistics.
 
     Nothing is downloaded; with ``load`` the local files are read (ML-20M takes a while).

@@ -102,9 +102,7 @@ def _scan_for_bad_line(
                 try:
                     line = raw.decode("utf-8")
                 except UnicodeDecodeError:
-                    return DataError(
-                        f"{path}: line {lineno}: not UTF-8 text (binary file?); expected {expected}"
-                    )
+                    return DataError(f"{path}: line {lineno}: not UTF-8 text (binary file?); expected {expected}")
                 if not line.strip():
                     continue
                 fields = split(line)
@@ -120,9 +118,7 @@ def _scan_for_bad_line(
                             f"expected {expected}"
                         )
     except (EOFError, OSError, zlib.error) as err:
-        return DataError(
-            f"{path}: truncated or corrupt gzip file after line {lineno} ({err})"
-        )
+        return DataError(f"{path}: truncated or corrupt gzip file after line {lineno} ({err})")
     return DataError(f"{path}: cannot be read as {expected}: {exc}")
 
 
@@ -146,9 +142,7 @@ def _read_fields(
     int_columns = int_fields if int_columns is None else int_columns
     scan = (split, n_fields, int_fields, expected)
     path = _check_file(path)
-    _read_bytes(
-        path, 1 << 16
-    )  # empty / binary / broken gzip checks with a clear message
+    _read_bytes(path, 1 << 16)  # empty / binary / broken gzip checks with a clear message
     try:
         df = pd.read_csv(
             path,
@@ -161,9 +155,7 @@ def _read_fields(
         )
     except _READ_ERRORS as exc:
         raise _scan_for_bad_line(path, *scan, exc) from None
-    if (
-        df.shape[1] != columns
-    ):  # e.g. every line has one field too many: pandas reads it happily
+    if df.shape[1] != columns:  # e.g. every line has one field too many: pandas reads it happily
         raise _scan_for_bad_line(path, *scan, ValueError(f"{df.shape[1]} columns"))
     return path, df
 
@@ -178,9 +170,7 @@ def read_pairs(path: PathLike, **filters: Any) -> Interactions:
         int_fields=(0, 1),
         expected="'user item' integers",
     )
-    return Interactions.from_arrays(
-        df[0].to_numpy(), df[1].to_numpy(), source=str(path), **filters
-    )
+    return Interactions.from_arrays(df[0].to_numpy(), df[1].to_numpy(), source=str(path), **filters)
 
 
 def read_movielens_udata(path: PathLike, **filters: Any) -> Interactions:
@@ -219,9 +209,7 @@ def read_grouplens_dat(path: PathLike, **filters: Any) -> Interactions:
         columns=7,
         int_columns=(0, 2, 6),
     )
-    if (
-        not df[[1, 3, 5]].isna().all().all()
-    ):  # a single ':' somewhere shifted the fields
+    if not df[[1, 3, 5]].isna().all().all():  # a single ':' somewhere shifted the fields
         raise _scan_for_bad_line(path, *scan, ValueError("misplaced ':'"))
     return Interactions.from_arrays(
         df[0].to_numpy(),
@@ -257,16 +245,12 @@ def read_user_lines(path: PathLike, **filters: Any) -> Interactions:
             f"{path}: line {token_line[k] + 1}: {_int_problem(tokens[k])}: {tokens[k][:40]!r}; "
             "expected 'user item1 item2 ...' integers"
         ) from None
-    first = np.concatenate(
-        ([True], token_line[1:] != token_line[:-1])
-    )  # the user id of each line
+    first = np.concatenate(([True], token_line[1:] != token_line[:-1]))  # the user id of each line
     first_idx = np.flatnonzero(first)
     per_line = np.diff(np.append(first_idx, len(tokens)))
     if (per_line < 2).any():
         line = token_line[first_idx[np.flatnonzero(per_line < 2)[0]]] + 1
-        raise DataError(
-            f"{path}: line {line}: a user id with no items; expected 'user item1 item2 ...'"
-        )
+        raise DataError(f"{path}: line {line}: a user id with no items; expected 'user item1 item2 ...'")
     users = np.repeat(values[first], per_line - 1)
     return Interactions.from_arrays(users, values[~first], source=str(path), **filters)
 
@@ -289,9 +273,7 @@ def _table_kind(path: Path) -> str:
     suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
     kind = suffixes[-1] if suffixes else ""
     if kind not in (".csv", ".tsv", ".parquet"):
-        raise DataError(
-            f"{path}: a table must end in .csv, .tsv or .parquet (optionally .gz)"
-        )
+        raise DataError(f"{path}: a table must end in .csv, .tsv or .parquet (optionally .gz)")
     return kind
 
 
@@ -312,9 +294,7 @@ def read_table(
             raise DataError(f"{path}: reading parquet needs pyarrow ({exc})") from None
         except (ValueError, OSError) as exc:  # pyarrow's ArrowInvalid is a ValueError
             raise DataError(f"{path}: not a readable parquet file ({exc})") from None
-        return _from_frame(
-            df, user_col, item_col, timestamp_col, str(path), first_line=None, **filters
-        )
+        return _from_frame(df, user_col, item_col, timestamp_col, str(path), first_line=None, **filters)
     _read_bytes(path, 1 << 16)
     try:
         # all columns are read: with usecols pandas silently accepts rows with extra fields
@@ -329,12 +309,8 @@ def read_table(
         raise DataError(f"{path}: truncated or corrupt gzip file ({exc})") from None
     except ValueError as exc:  # ParserError, UnicodeDecodeError
         msg = str(exc).replace("Error tokenizing data. C error: ", "").strip()
-        raise DataError(
-            f"{path}: cannot be read as a {kind[1:].upper()} table with a header row: {msg}"
-        ) from None
-    return _from_frame(
-        df, user_col, item_col, timestamp_col, str(path), first_line=2, **filters
-    )
+        raise DataError(f"{path}: cannot be read as a {kind[1:].upper()} table with a header row: {msg}") from None
+    return _from_frame(df, user_col, item_col, timestamp_col, str(path), first_line=2, **filters)
 
 
 def from_dataframe(
@@ -345,9 +321,7 @@ def from_dataframe(
     **filters: Any,
 ) -> Interactions:
     """Interactions from a DataFrame's named columns; without ``timestamp_col`` row order is time order."""
-    return _from_frame(
-        df, user_col, item_col, timestamp_col, "<DataFrame>", first_line=None, **filters
-    )
+    return _from_frame(df, user_col, item_col, timestamp_col, "<DataFrame>", first_line=None, **filters)
 
 
 def _from_frame(
@@ -367,9 +341,7 @@ def _from_frame(
     wanted = [c for c in (user_col, item_col, timestamp_col) if c is not None]
     missing = [c for c in wanted if c not in df.columns]
     if missing:
-        raise DataError(
-            f"{source}: missing column(s) {missing}; the columns are {[str(c) for c in df.columns]}"
-        )
+        raise DataError(f"{source}: missing column(s) {missing}; the columns are {[str(c) for c in df.columns]}")
     if len(df) == 0:
         raise DataError(f"{source}: no rows")
     arrays = []
@@ -377,14 +349,10 @@ def _from_frame(
         values = df[col]
         na = values.isna().to_numpy()
         if na.any():
-            raise DataError(
-                f"{source}: {where(int(np.flatnonzero(na)[0]))}: missing value in column {col!r}"
-            )
+            raise DataError(f"{source}: {where(int(np.flatnonzero(na)[0]))}: missing value in column {col!r}")
         if col == timestamp_col:
             arrays.append(_timestamps(values, source, where))
-        elif pd.api.types.is_numeric_dtype(
-            values.dtype
-        ) and not pd.api.types.is_bool_dtype(values.dtype):
+        elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
             arrays.append(values.to_numpy())
         else:  # opaque labels: strings (mixed types are compared as strings)
             labels = values.astype(str).to_numpy(dtype=str)
@@ -393,18 +361,12 @@ def _from_frame(
                 raise DataError(f"{source}: {where(int(np.flatnonzero(blank)[0]))}: empty value in column {col!r}")
             arrays.append(labels)
     timestamps = arrays[2] if timestamp_col is not None else None
-    return Interactions.from_arrays(
-        arrays[0], arrays[1], timestamps, source=source, **filters
-    )
+    return Interactions.from_arrays(arrays[0], arrays[1], timestamps, source=source, **filters)
 
 
-def _timestamps(
-    values: pd.Series, source: str, where: Callable[[int], str]
-) -> np.ndarray:
+def _timestamps(values: pd.Series, source: str, where: Callable[[int], str]) -> np.ndarray:
     """Numeric timestamps as they are; datetimes (or date strings) as int64 nanoseconds."""
-    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(
-        values.dtype
-    ):
+    if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         return values.to_numpy()
     if not pd.api.types.is_datetime64_any_dtype(values.dtype):  # text: numbers or dates
         numbers = pd.to_numeric(values, errors="coerce")
@@ -413,9 +375,7 @@ def _timestamps(
         parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
         bad = parsed.isna().to_numpy()
         if bad.any():
-            if (
-                numbers.isna().sum() < bad.sum()
-            ):  # mostly numbers: report the first non-number
+            if numbers.isna().sum() < bad.sum():  # mostly numbers: report the first non-number
                 bad = numbers.isna().to_numpy()
             row = int(np.flatnonzero(bad)[0])
             raise DataError(
@@ -447,13 +407,7 @@ def guess_format(path: PathLike) -> str:
     path = _check_file(path)
     if any(s.lower() in (".csv", ".tsv", ".parquet") for s in path.suffixes):
         return "table"
-    lines = [
-        ln
-        for ln in _read_bytes(path, 1 << 16)
-        .decode("utf-8", "replace")
-        .splitlines()[:200]
-        if ln.strip()
-    ]
+    lines = [ln for ln in _read_bytes(path, 1 << 16).decode("utf-8", "replace").splitlines()[:200] if ln.strip()]
     if len(lines) > 1:
         lines = lines[:-1]  # the last one may be cut short by the 64 KiB read
     if "::" in lines[0]:
@@ -465,9 +419,7 @@ def guess_format(path: PathLike) -> str:
         return "pairs"
     if min(counts) >= 2:
         return "user_lines"
-    raise DataError(
-        f"{path}: cannot guess the format from the first lines; pass fmt= one of {sorted(FORMATS)}"
-    )
+    raise DataError(f"{path}: cannot guess the format from the first lines; pass fmt= one of {sorted(FORMATS)}")
 
 
 def read_interactions(path: PathLike, fmt: str = "auto", **kwargs: Any) -> Interactions:
@@ -475,7 +427,5 @@ def read_interactions(path: PathLike, fmt: str = "auto", **kwargs: Any) -> Inter
     if fmt == "auto":
         fmt = guess_format(path)
     if fmt not in FORMATS:
-        raise DataError(
-            f"{path}: unknown format {fmt!r}; known: {', '.join(FORMATS)} or 'auto'"
-        )
+        raise DataError(f"{path}: unknown format {fmt!r}; known: {', '.join(FORMATS)} or 'auto'")
     return FORMATS[fmt](path, **kwargs)

@@ -30,19 +30,13 @@ def synthetic_interactions(
     Vectorised over users; the only loop is over time steps.
     """
     if n_users < 1 or n_items < 2 or not 1 <= min_length <= max_length:
-        raise ValueError(
-            "need n_users >= 1, n_items >= 2 and 1 <= min_length <= max_length"
-        )
+        raise ValueError("need n_users >= 1, n_items >= 2 and 1 <= min_length <= max_length")
     rng = np.random.default_rng(seed)
-    popularity = (
-        1.0 / np.arange(1, n_items + 1) ** 0.8
-    )  # Zipf-ish, over a random item order
+    popularity = 1.0 / np.arange(1, n_items + 1) ** 0.8  # Zipf-ish, over a random item order
     popularity = popularity[rng.permutation(n_items)]
     popularity /= popularity.sum()
     k = len(SUCCESSOR_WEIGHTS)
-    successors = (
-        np.arange(n_items)[:, None] + rng.integers(1, n_items, size=(n_items, k))
-    ) % n_items  # no self loops
+    successors = (np.arange(n_items)[:, None] + rng.integers(1, n_items, size=(n_items, k))) % n_items  # no self loops
 
     lengths = rng.integers(min_length, max_length + 1, size=n_users)
     walk = np.empty((n_users, max_length), dtype=np.int64)  # [U, T]

@@ -16,8 +16,17 @@ from seqrec.objectives.losses import LOSSES, Loss
 from seqrec.objectives.samplers import SAMPLERS, Negatives, Sampler, SamplerBatch
 
 __all__ = [
-    "LOSSES", "SAMPLERS", "Loss", "Negatives", "Objective", "Sampler", "SamplerBatch",
-    "build_objective", "check_objective", "loss_class", "resolved_negatives",
+    "LOSSES",
+    "SAMPLERS",
+    "Loss",
+    "Negatives",
+    "Objective",
+    "Sampler",
+    "SamplerBatch",
+    "build_objective",
+    "check_objective",
+    "loss_class",
+    "resolved_negatives",
 ]
 
 
@@ -55,8 +64,10 @@ def _sampler_class(train: TrainConfig, loss: type[Loss]) -> type[Sampler] | None
         raise ConfigError(f"unknown train.sampler {name!r}; known: {', '.join(sorted(SAMPLERS))}")
     sampler = SAMPLERS[name]
     if sampler.shape != loss.negatives:
-        raise ConfigError(f"train.sampler {name!r} draws negatives {sampler.shape.replace('_', ' ')}, "
-                          f"loss {loss.name!r} needs them {loss.negatives.replace('_', ' ')}")
+        raise ConfigError(
+            f"train.sampler {name!r} draws negatives {sampler.shape.replace('_', ' ')}, "
+            f"loss {loss.name!r} needs them {loss.negatives.replace('_', ' ')}"
+        )
     return sampler
 
 

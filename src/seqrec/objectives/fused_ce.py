@@ -70,9 +70,15 @@ class _SampledCrossEntropy(torch.autograd.Function):
 
     @staticmethod
     def forward(  # type: ignore[override]
-        ctx: Any, hidden: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor,
-        valid: torch.Tensor, negative_valid: torch.Tensor, rows: int,
-        target_ids: torch.Tensor | None, negative_ids: torch.Tensor | None,
+        ctx: Any,
+        hidden: torch.Tensor,
+        positive: torch.Tensor,
+        negative: torch.Tensor,
+        valid: torch.Tensor,
+        negative_valid: torch.Tensor,
+        rows: int,
+        target_ids: torch.Tensor | None,
+        negative_ids: torch.Tensor | None,
     ) -> torch.Tensor:
         n = max(int(valid.sum()), 1)
         grad_hidden, grad_positive, grad_negative = (torch.zeros_like(t) for t in (hidden, positive, negative))
@@ -112,9 +118,14 @@ class _SampledCrossEntropy(torch.autograd.Function):
 
 
 def sampled_cross_entropy(
-    hidden: torch.Tensor, positive: torch.Tensor, negative: torch.Tensor, valid: torch.Tensor,
-    negative_valid: torch.Tensor, chunk_bytes: int = 4 * DEFAULT_CHUNK_BYTES,
-    target_ids: torch.Tensor | None = None, negative_ids: torch.Tensor | None = None,
+    hidden: torch.Tensor,
+    positive: torch.Tensor,
+    negative: torch.Tensor,
+    valid: torch.Tensor,
+    negative_valid: torch.Tensor,
+    chunk_bytes: int = 4 * DEFAULT_CHUNK_BYTES,
+    target_ids: torch.Tensor | None = None,
+    negative_ids: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Mean over ``valid`` positions of -log softmax([h.w_pos, h.w_neg_1, ..., h.w_neg_n])[0].
 

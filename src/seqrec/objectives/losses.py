@@ -52,8 +52,13 @@ def sampled_ce_loss(
     """Softmax over the target and the sequence's shared negatives [B, n] (0 = empty slot); a negative
     equal to a position's target is left out there."""
     return sampled_cross_entropy(
-        hidden, weights[targets], weights[negatives], targets > 0, negatives != 0,
-        target_ids=targets, negative_ids=negatives,
+        hidden,
+        weights[targets],
+        weights[negatives],
+        targets > 0,
+        negatives != 0,
+        target_ids=targets,
+        negative_ids=negatives,
     )  # [B, L, D], [B, L, D], [B, n, D]
 
 

@@ -24,7 +24,7 @@ def chunk_rows(n_items: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES, min_rows: i
 
 class _LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any, hidden: torch.Tensor, weights: torch.Tensor, targets: torch.Tensor, rows: int
     ) -> torch.Tensor:
         n = hidden.shape[0]
@@ -50,7 +50,7 @@ class _LinearCrossEntropy(torch.autograd.Function):
         return (total / max(n, 1)).to(hidden.dtype)
 
     @staticmethod
-    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         grad_hidden, grad_weights = ctx.saved_tensors
         return grad_hidden * grad_output, grad_weights * grad_output, None, None
 
@@ -62,14 +62,14 @@ def linear_cross_entropy(
     if hidden.shape[0] == 0:
         return hidden.sum() * 0.0
     rows = rows or chunk_rows(weights.shape[0])
-    return _LinearCrossEntropy.apply(hidden, weights, targets, rows)  # type: ignore[no-any-return]
+    return _LinearCrossEntropy.apply(hidden, weights, targets, rows)
 
 
 class _SampledCrossEntropy(torch.autograd.Function):
     """Softmax over each position's target and its sequence's shared negatives, chunked by sequence."""
 
     @staticmethod
-    def forward(  # type: ignore[override]
+    def forward(
         ctx: Any,
         hidden: torch.Tensor,
         positive: torch.Tensor,
@@ -111,7 +111,7 @@ class _SampledCrossEntropy(torch.autograd.Function):
         return (total / n).to(hidden.dtype)
 
     @staticmethod
-    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:  # type: ignore[override]
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         grad_hidden, grad_positive, grad_negative = ctx.saved_tensors
         grads = (grad_hidden * grad_output, grad_positive * grad_output, grad_negative * grad_output)
         return (*grads, None, None, None, None, None)
@@ -138,6 +138,4 @@ def sampled_cross_entropy(
     """
     per_sequence = 4 * hidden.shape[1] * max(negative.shape[1], 1)
     rows = max(1, chunk_bytes // per_sequence)
-    return _SampledCrossEntropy.apply(  # type: ignore[no-any-return]
-        hidden, positive, negative, valid, negative_valid, rows, target_ids, negative_ids
-    )
+    return _SampledCrossEntropy.apply(hidden, positive, negative, valid, negative_valid, rows, target_ids, negative_ids)

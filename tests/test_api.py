@@ -4,6 +4,7 @@ fresh histories, save/load), plus the file errors and the README example."""
 import re
 import warnings
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pandas as pd
@@ -15,7 +16,7 @@ from seqrec.api import BERT4Rec, SASRec, SequentialRecommender, UnknownIdError, 
 from seqrec.config import ConfigError
 from seqrec.data.synthetic import synthetic_interactions
 
-TINY = {"max_epochs": 2, "hidden": 16, "max_length": 12, "batch_size": 32, "ff_hidden": 32}
+TINY: dict[str, Any] = {"max_epochs": 2, "hidden": 16, "max_length": 12, "batch_size": 32, "ff_hidden": 32}
 README = Path(__file__).parents[1] / "README.md"
 
 
@@ -164,11 +165,12 @@ def test_save_load_round_trip(fitted: SequentialRecommender, tmp_path: Path) -> 
     assert sorted(p.name for p in path.parent.iterdir()) == ["model.pt"]  # no temporary file left
     loaded = load(path)
     assert type(loaded) is type(fitted) and loaded.config == fitted.config
-    for kwargs in ({"k": 7}, {"k": 3, "filter_seen": False}):
+    cases: list[dict[str, Any]] = [{"k": 7}, {"k": 3, "filter_seen": False}]
+    for kwargs in cases:
         pd.testing.assert_frame_equal(
-            loaded.recommend(["u1", "u5"], **kwargs),  # type: ignore[arg-type]
+            loaded.recommend(["u1", "u5"], **kwargs),
             fitted.recommend(["u1", "u5"], **kwargs),
-        )  # type: ignore[arg-type]
+        )
     pd.testing.assert_frame_equal(
         loaded.recommend_for_histories([["i3", "i4"]]), fitted.recommend_for_histories([["i3", "i4"]])
     )
@@ -186,7 +188,8 @@ def test_load_rejects_garbage_truncated_and_foreign_files(tmp_path: Path, frame:
     truncated = tmp_path / "truncated.pt"
     truncated.write_bytes(good.read_bytes()[: good.stat().st_size // 2])
     bare = tmp_path / "best.pt"
-    torch.save(model.model_.state_dict(), bare)  # type: ignore[union-attr]
+    assert model.model_ is not None
+    torch.save(model.model_.state_dict(), bare)
     for path, reason in [(garbage, "not a readable"), (truncated, "not a readable"), (bare, "not a seqrec model")]:
         with pytest.raises(ValueError, match=re.escape(str(path)) + ".*" + reason):
             load(path)

@@ -290,7 +290,7 @@ def test_item_only_in_a_test_position(tmp_path: Path, capsys: pytest.CaptureFixt
     run = tmp_path / "run"
     assert train(write(tmp_path / "pairs.txt", text), "pairs", run) == 0
     finite_metrics(run)
-    assert 777 in seqrec.load(run).data_.item_ids  # type: ignore[union-attr]
+    assert 777 in seqrec.load(run).data_.item_ids
     capsys.readouterr()
     assert main(["evaluate", "--model", str(run)]) == 0
     evaluated = json.loads(capsys.readouterr().out)

@@ -46,7 +46,7 @@ def test_train_writes_a_complete_run(tmp_path: Path) -> None:
     model = build_model(config.model, data.n_items)
     model.load_state_dict(torch.load(out / "best.pt", weights_only=True))
     valid = validation_subset(leave_one_out(data).valid, config.eval.valid_users, config.train.seed)
-    again = evaluate(model, data, valid, config.eval.ks)  # type: ignore[arg-type]
+    again = evaluate(model, data, valid, config.eval.ks)
     assert again == pytest.approx(metrics["valid"])
 
 

@@ -4,6 +4,8 @@ as ``BertModel`` runs it in the code behind the paper."""
 
 from __future__ import annotations
 
+from typing import cast
+
 import pytest
 import torch
 import torch.nn.functional as F
@@ -12,6 +14,7 @@ from torch import nn
 from seqrec.config import Config
 from seqrec.models import build_model
 from seqrec.models.bert4rec import BERT4Rec
+from seqrec.models.blocks import Block
 
 
 def reference_forward(model: BERT4Rec, items: torch.Tensor) -> torch.Tensor:
@@ -21,11 +24,13 @@ def reference_forward(model: BERT4Rec, items: torch.Tensor) -> torch.Tensor:
     hidden = model.item_embedding.embedding_dim
     x = model.item_embedding(items) + model.position_embedding(torch.arange(length))  # [B, L, D]
     x = F.layer_norm(x, (hidden,), model.embedding_norm.weight, model.embedding_norm.bias)
-    for block in model.blocks:
+    for module in model.blocks:
+        block = cast(Block, module)
+        linear1, linear2 = cast(nn.Linear, block.feed_forward[0]), cast(nn.Linear, block.feed_forward[3])
         layer = nn.TransformerEncoderLayer(
             hidden,
             block.attention.heads,
-            block.feed_forward[0].out_features,
+            linear1.out_features,
             dropout=0.0,
             activation="gelu",
             batch_first=True,
@@ -35,8 +40,8 @@ def reference_forward(model: BERT4Rec, items: torch.Tensor) -> torch.Tensor:
         layer.self_attn.in_proj_bias.data.copy_(block.attention.qkv.bias)
         layer.self_attn.out_proj.weight.data.copy_(block.attention.out.weight)
         layer.self_attn.out_proj.bias.data.copy_(block.attention.out.bias)
-        layer.linear1.load_state_dict(block.feed_forward[0].state_dict())
-        layer.linear2.load_state_dict(block.feed_forward[3].state_dict())
+        layer.linear1.load_state_dict(linear1.state_dict())
+        layer.linear2.load_state_dict(linear2.state_dict())
         layer.norm1.load_state_dict(block.norm1.state_dict())
         layer.norm2.load_state_dict(block.norm2.state_dict())
         layer.eval()
@@ -95,7 +100,8 @@ def test_mlm_head_adds_dense_gelu_norm_on_top_of_the_encoder() -> None:
     without = paper_variant()
     without.load_state_dict({k: v for k, v in with_head.state_dict().items() if not k.startswith("head.")})
     items = torch.tensor([[0, 3, 4, 5]])
-    dense, norm = with_head.head[0], with_head.head[2]
+    assert with_head.head is not None
+    dense, norm = with_head.head[0], cast(nn.LayerNorm, with_head.head[2])
     with torch.no_grad():
         encoded = without.encode(items)  # [1, 4, 8]
         expected = F.layer_norm(F.gelu(dense(encoded)), (8,), norm.weight, norm.bias)

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import re
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -56,7 +57,7 @@ BERT4REC_KEYS = [
 HEAD_KEYS = ["head.0.weight", "head.0.bias", "head.2.weight", "head.2.bias"]
 
 
-def model_config(name: str = "sasrec", **fields: object) -> ModelConfig:
+def model_config(name: str = "sasrec", **fields: Any) -> ModelConfig:
     return dataclasses.replace(ModelConfig(name=name, heads=2 if name == "bert4rec" else 1), **fields)
 
 
@@ -115,6 +116,7 @@ def test_every_block_layout_passes_for_sasrec_and_runs() -> None:
         config = model_config("sasrec", block=layout, hidden=8, max_length=5)
         check_model_config(config)
         model = build_model(config, n_items=7, seed=0).eval()
+        assert isinstance(model, SASRec)
         assert isinstance(model.blocks[0], BLOCKS[layout])
         with torch.no_grad():
             assert model.score_next(torch.tensor([[0, 3, 4]])).shape == (1, 8)
@@ -169,7 +171,7 @@ def test_sasrec_paper_code_variant_is_the_ablation_config() -> None:
 def test_every_variant_passes_its_model_checks() -> None:
     for name, model in MODELS.items():
         for variant in model.VARIANTS:
-            values = variant_values(name, variant)
+            values: dict[str, Any] = variant_values(name, variant)
             assert set(values) <= set(model.OPTIONS)
             model.check_config(dataclasses.replace(model_config(name), **values))
 

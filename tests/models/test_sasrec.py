@@ -4,12 +4,14 @@ with torch.nn.MultiheadAttention on right-padded input, as in the code behind th
 from __future__ import annotations
 
 import math
+from typing import cast
 
 import pytest
 import torch
 import torch.nn.functional as F
 from torch import nn
 
+from seqrec.models.blocks import Block
 from seqrec.models.sasrec import SASRec
 
 
@@ -22,7 +24,8 @@ def reference_forward(model: SASRec, items: torch.Tensor) -> torch.Tensor:
     x = model.item_embedding(items) * math.sqrt(hidden) + model.position_embedding(torch.arange(length))
     x = x * keep
     future = ~torch.ones(length, length, dtype=torch.bool).tril()  # True = may not attend
-    for block in model.blocks:
+    for module in model.blocks:
+        block = cast(Block, module)
         attention = nn.MultiheadAttention(hidden, block.attention.heads, batch_first=True)
         attention.in_proj_weight.data.copy_(block.attention.qkv.weight)
         attention.in_proj_bias.data.copy_(block.attention.qkv.bias)
@@ -80,9 +83,9 @@ def test_normal_init_draws_weights_with_std_002_and_xavier_does_not() -> None:
     normal = SASRec(3000, hidden=64, init="normal")
     xavier = SASRec(3000, hidden=64, init="xavier")
     assert normal.position_embedding.weight.std().item() == pytest.approx(0.02, rel=0.1)
-    assert normal.blocks[0].attention.qkv.weight.std().item() == pytest.approx(0.02, rel=0.1)
+    assert cast(Block, normal.blocks[0]).attention.qkv.weight.std().item() == pytest.approx(0.02, rel=0.1)
     # Xavier on a [192, 64] matrix: sqrt(2 / 256) = 0.088
-    assert xavier.blocks[0].attention.qkv.weight.std().item() == pytest.approx(0.088, rel=0.1)
+    assert cast(Block, xavier.blocks[0]).attention.qkv.weight.std().item() == pytest.approx(0.088, rel=0.1)
     assert normal.item_embedding.weight[0].abs().sum().item() == 0.0
 
 

@@ -20,6 +20,7 @@ def test_uniform_sampler_draws_per_position_with_log_q_of_one_over_catalog() -> 
     assert negatives.items.shape == (2, 3, 4) and negatives.log_q.shape == (2, 3, 4)
     assert int(negatives.items.min()) >= 1 and int(negatives.items.max()) <= 8
     assert torch.allclose(negatives.log_q, torch.tensor(-math.log(8)))  # q = 1/8 over 8 items
+    assert negatives.may_hit_targets  # uniform draws may hit a position's own target
 
 
 def test_unseen_sampler_log_q_is_one_over_the_row_unseen_count() -> None:
@@ -29,6 +30,7 @@ def test_unseen_sampler_log_q_is_one_over_the_row_unseen_count() -> None:
     assert negatives.items.shape == (2, 3)
     assert set(negatives.items[0].tolist()) <= {7, 8, 9, 10}
     torch.testing.assert_close(negatives.log_q[:, 0], torch.tensor([-math.log(4), -math.log(10)]))
+    assert not negatives.may_hit_targets  # unseen items are never training targets
 
 
 def test_objective_defaults_and_mismatches() -> None:

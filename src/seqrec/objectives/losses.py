@@ -47,18 +47,24 @@ def ce_loss_plain(hidden: torch.Tensor, weights: torch.Tensor, targets: torch.Te
 
 
 def sampled_ce_loss(
-    hidden: torch.Tensor, weights: torch.Tensor, targets: torch.Tensor, negatives: torch.Tensor
+    hidden: torch.Tensor,
+    weights: torch.Tensor,
+    targets: torch.Tensor,
+    negatives: torch.Tensor,
+    may_hit_targets: bool = True,
 ) -> torch.Tensor:
     """Softmax over the target and the sequence's shared negatives [B, n] (0 = empty slot); a negative
-    equal to a position's target is left out there."""
+    equal to a position's target is left out there (a check skipped when ``may_hit_targets`` is False:
+    the caller knows there is none)."""
+    ids = (targets, negatives) if may_hit_targets else (None, None)
     return sampled_cross_entropy(
         hidden,
         weights[targets],
         weights[negatives],
         targets > 0,
         negatives != 0,
-        target_ids=targets,
-        negative_ids=negatives,
+        target_ids=ids[0],
+        negative_ids=ids[1],
     )  # [B, L, D], [B, L, D], [B, n, D]
 
 
@@ -151,7 +157,10 @@ class SampledCE(Loss):
     def __call__(
         self, hidden: torch.Tensor, weights: torch.Tensor, targets: torch.Tensor, negatives: Negatives | None
     ) -> torch.Tensor:
-        return sampled_ce_loss(hidden, weights, targets, _items(negatives, self.name))
+        items = _items(negatives, self.name)
+        return sampled_ce_loss(
+            hidden, weights, targets, items, may_hit_targets=negatives is None or negatives.may_hit_targets
+        )
 
 
 LOSSES: dict[str, type[Loss]] = {cls.name: cls for cls in (BCE, CE, SampledCE)}

@@ -22,13 +22,18 @@ Shape = Literal["per_position", "per_sequence"]
 
 @dataclass(frozen=True)
 class Negatives:
-    """Items drawn for a batch: ``items`` [B, L, n] or [B, n] (0 = empty slot), ``log_q`` the same shape."""
+    """Items drawn for a batch: ``items`` [B, L, n] or [B, n] (0 = empty slot), ``log_q`` the same shape.
+
+    ``may_hit_targets`` is False when the sampler guarantees that no negative is a target of its
+    row (so a loss need not look for such collisions).
+    """
 
     items: torch.Tensor
     log_q: torch.Tensor
+    may_hit_targets: bool = True
 
     def to(self, device: torch.device) -> Negatives:
-        return Negatives(self.items.to(device), self.log_q.to(device))
+        return Negatives(self.items.to(device), self.log_q.to(device), self.may_hit_targets)
 
 
 @dataclass(frozen=True)
@@ -101,7 +106,8 @@ class UnseenSampler(Sampler):
         seen = batch.seen()  # [B, I + 1]
         items = unseen_negatives(seen, self.n, generator)  # [B, n]
         unseen = (batch.n_items - seen[:, 1:].sum(1)).clamp(min=1).to(torch.float32)  # [B]
-        return Negatives(items, (-unseen.log())[:, None].expand(items.shape))  # [B, n]
+        # a training target is a seen item, so it is never among the row's negatives
+        return Negatives(items, (-unseen.log())[:, None].expand(items.shape), may_hit_targets=False)  # [B, n]
 
 
 SAMPLERS: dict[str, type[Sampler]] = {cls.name: cls for cls in (UniformSampler, UnseenSampler)}

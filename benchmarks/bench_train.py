@@ -13,8 +13,7 @@ shares the machine's conditions:
   replacement) for each n of ``--sampled-negatives``. RecTools gathers a [B, L, n + 1, D]
   tensor of candidate embeddings (and its gradient); a row whose estimate exceeds the memory
   budget is skipped and reported, not run.
-- BERT4Rec: seqrec ``ce`` vs RecTools ``softmax`` (seqrec row skipped with a note while
-  ``seqrec.models.MODELS`` has no "bert4rec").
+- BERT4Rec: seqrec ``ce`` vs RecTools ``softmax``.
 
 Each measurement runs in a fresh interpreter (peak RSS = that child's ``VmHWM``). Timing:
 one warm-up epoch, then the median of ``--epochs`` epochs. With ``--batches N`` every "epoch"
@@ -112,13 +111,10 @@ def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
 
     import seqrec
     from seqrec.config import Config
-    from seqrec.models import MODELS
 
     if spec["threads"] > 0:
         torch.set_num_threads(spec["threads"])
     name = spec["model"]
-    if name not in MODELS:
-        return {"status": "skipped", "error": f"seqrec.models.MODELS has no {name!r} yet"}
     data, split = load_ml1m_split()
     config = Config()
     config.model.name, config.model.hidden, config.model.blocks = name, HIDDEN, BLOCKS
@@ -127,7 +123,7 @@ def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
     config.train.loss, config.train.negatives, config.train.batch_size = spec["loss"], spec["negatives"], BATCH
     config.train.lr, config.train.seed = LR, spec["seed"]
     if spec.get("length_groups") is not None:
-        config.train.length_groups = spec["length_groups"]  # type: ignore[attr-defined]
+        config.train.length_groups = spec["length_groups"]
     return time_epochs(config, data, split, spec) | {
         "versions": common.torch_info() | {"seqrec": seqrec.__version__},
     }
@@ -407,14 +403,9 @@ def main() -> None:
     args.rectools_python = None if args.no_rectools else common.rectools_python(args.rectools_python)
     machine = common.machine_info()
     from seqrec.config import Config
-    from seqrec.models import MODELS
 
-    if "bert4rec" not in MODELS:
-        print("note: seqrec.models.MODELS has no 'bert4rec' yet; the seqrec BERT4Rec row is skipped")
     results = []
     for seqrec_spec, rectools_spec in plan(args):
-        if seqrec_spec["model"] not in MODELS:
-            seqrec_spec["skip"] = f"seqrec.models.MODELS has no {seqrec_spec['model']!r} yet"
         seqrec = measure(seqrec_spec, sys.executable, args.timeout)
         rectools = None if rectools_spec is None else measure(rectools_spec, args.rectools_python, args.timeout)
         results.append((seqrec, rectools))
@@ -455,7 +446,7 @@ def main() -> None:
             "epochs": args.epochs,
             "warmup": args.warmup,
             "batches": args.batches,
-            "seqrec_length_groups": args.length_groups or getattr(Config().train, "length_groups", 1),
+            "seqrec_length_groups": args.length_groups or Config().train.length_groups,
             "timing": "extrapolated from the first N batches" if args.batches else "full epochs",
         },
         "machine": machine,

@@ -114,22 +114,14 @@ def output_width(loss: str, negatives: int, n_items: int) -> int:
     return n_items if loss == "ce" else 1 + negatives
 
 
-def split_parts(rows: Any, inputs: Any, targets: Any, groups: int) -> list[tuple[Any, Any, Any]]:
-    """A batch as ``train_epoch`` runs it: ``length_groups`` parts of similar length, when seqrec has them."""
-    try:
-        from seqrec.data.batches import split_by_length
-    except ImportError:
-        return [(rows, inputs, targets)]
-    return split_by_length(rows, inputs, targets, groups)  # type: ignore[no-any-return]
-
-
 def epoch_flops(model: str, loss: str, negatives: int, seed: int, length_groups: int) -> dict[str, Any]:
     """Useful, executed (seqrec) and RecTools-executed training FLOPs of one ML-1M epoch."""
     import torch
     from _ml1m import load_ml1m_split
 
     from seqrec.config import Config
-    from seqrec.models import MODELS, build_model
+    from seqrec.data.batches import split_by_length
+    from seqrec.models import build_model
     from seqrec.training import make_batches
 
     data, split = load_ml1m_split()
@@ -138,8 +130,6 @@ def epoch_flops(model: str, loss: str, negatives: int, seed: int, length_groups:
     config.model.heads, config.model.max_length = HEADS[model], MAX_LENGTH
     config.model.ff_hidden, config.model.mask_prob = FF_HIDDEN[model], MASK_PROB
     config.train.batch_size = BATCH
-    if model not in MODELS:
-        return {"status": "skipped", "error": f"seqrec.models.MODELS has no {model!r} yet"}
     network = build_model(config.model, data.n_items)
     batches = make_batches(network, split, config.train.batch_size)
     causal = model == "sasrec"
@@ -148,7 +138,8 @@ def epoch_flops(model: str, loss: str, negatives: int, seed: int, length_groups:
     useful = executed = 0.0
     positions = targets = executed_positions = 0
     for rows, batch_inputs, batch_targets in batches.epoch(torch.Generator().manual_seed(seed)):
-        for _, inputs, target in split_parts(rows, batch_inputs, batch_targets, length_groups):
+        # a batch as ``train_epoch`` runs it: ``length_groups`` parts of similar length
+        for _, inputs, target in split_by_length(rows, batch_inputs, batch_targets, length_groups):
             real = (inputs != 0).sum(1).double()  # [B] real positions per row
             b, length = inputs.shape
             n_targets = int((target > 0).sum())
@@ -161,13 +152,12 @@ def epoch_flops(model: str, loss: str, negatives: int, seed: int, length_groups:
             positions, targets = positions + int(real.sum()), targets + n_targets
             executed_positions += b * length
 
-    sessions = len(batches.starts) if hasattr(batches, "starts") else split.data.n_users
+    sessions = len(batches.starts)
     rectools_width = data.n_items + RECTOOLS_EXTRA_TOKENS[model] if loss == "ce" else 1 + negatives
     rectools_positions = sessions * MAX_LENGTH
     rectools = BLOCKS * (per_position(model) * rectools_positions + 4 * HIDDEN * sessions * MAX_LENGTH**2)
     rectools += 2 * HIDDEN * rectools_width * rectools_positions
     return {
-        "status": "ok",
         "batches": len(batches),
         "real_positions": positions,
         "target_positions": targets,
@@ -222,7 +212,7 @@ def main() -> None:
     torch.manual_seed(args.seed)
     from seqrec.config import Config
 
-    length_groups = args.length_groups or getattr(Config().train, "length_groups", 1)
+    length_groups = args.length_groups or Config().train.length_groups
     machine = common.machine_info() | common.torch_info()
 
     print(f"matmul throughput, float32, {torch.get_num_threads()} torch thread(s):")
@@ -243,23 +233,20 @@ def main() -> None:
         times = seconds.get((model, loss, negatives), {})
         row["seqrec_seconds_per_epoch"] = times.get("seqrec")
         row["rectools_seconds_per_epoch"] = times.get("rectools")
-        if row["status"] == "ok" and row["seqrec_seconds_per_epoch"]:
+        if row["seqrec_seconds_per_epoch"]:
             row["seqrec_executed_gflops"] = row["executed_tflop"] * 1e3 / row["seqrec_seconds_per_epoch"]
             row["seqrec_fraction_of_peak"] = row["seqrec_executed_gflops"] / peak
-        if row["status"] == "ok" and row["rectools_seconds_per_epoch"]:
+        if row["rectools_seconds_per_epoch"]:
             row["rectools_executed_gflops"] = row["rectools_executed_tflop"] * 1e3 / row["rectools_seconds_per_epoch"]
             row["rectools_fraction_of_peak"] = row["rectools_executed_gflops"] / peak
-        if row["status"] == "ok":
-            row["seconds_at_peak_useful"] = row["useful_tflop"] * 1e3 / peak
-            print(
-                f"  {model} {loss}{f' ({negatives})' if loss == 'sampled_ce' else ''}: useful "
-                f"{row['useful_tflop']:.3f} TFLOP, executed {row['executed_tflop']:.3f} TFLOP "
-                f"(RecTools {row['rectools_executed_tflop']:.3f}), {row['target_positions']:,} targets; "
-                f"{row['seconds_at_peak_useful']:.1f} s at {peak:.0f} GFLOP/s",
-                flush=True,
-            )
-        else:
-            print(f"  {model} {loss}: {row['status']} ({row['error']})")
+        row["seconds_at_peak_useful"] = row["useful_tflop"] * 1e3 / peak
+        print(
+            f"  {model} {loss}{f' ({negatives})' if loss == 'sampled_ce' else ''}: useful "
+            f"{row['useful_tflop']:.3f} TFLOP, executed {row['executed_tflop']:.3f} TFLOP "
+            f"(RecTools {row['rectools_executed_tflop']:.3f}), {row['target_positions']:,} targets; "
+            f"{row['seconds_at_peak_useful']:.1f} s at {peak:.0f} GFLOP/s",
+            flush=True,
+        )
         work.append(row)
 
     t_headers = ["product", "GFLOP per call", "GFLOP/s"]
@@ -282,8 +269,6 @@ def main() -> None:
     ]
     w_rows = []
     for r in work:
-        if r["status"] != "ok":
-            continue
         name = f"{r['loss']} ({r['negatives']})" if r["loss"] == "sampled_ce" else r["loss"]
         pct = [
             None if r.get(k) is None else 100 * r[k] for k in ("seqrec_fraction_of_peak", "rectools_fraction_of_peak")

@@ -6,11 +6,10 @@ seen items filtered, for all 6040 users. Only the recommend call is timed: the m
 ``--repeats`` calls (the first call is reported too). Peak RSS during recommendation is the
 child's ``VmHWM`` after resetting it once training is done.
 
-seqrec: ``seqrec.SASRec(...).fit(df).recommend(users, k=10, filter_seen=True)`` when
-``seqrec.api`` exists (``validation=False``: exactly 1 epoch on the full histories), else a
-small function here that scores batches with ``score_next`` the way ``seqrec.evaluation``
-does. RecTools: ``model.recommend(users, dataset, k=10, filter_viewed=True)`` on CPU with its
-default torch ranking. Both return a long table (user, item, score, rank).
+seqrec: ``seqrec.SASRec(...).fit(df).recommend(users, k=10, filter_seen=True)``
+(``validation=False``: exactly 1 epoch on the full histories). RecTools:
+``model.recommend(users, dataset, k=10, filter_viewed=True)`` on CPU with its default torch
+ranking. Both return a long table (user, item, score, rank).
 
 Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_recommend.py``.
 Writes results/bench/recommend_ml1m.json and .md.
@@ -60,36 +59,7 @@ def seen_in_recommendations(data: Any, users: np.ndarray, items: np.ndarray) -> 
 # ============================================================================ child: seqrec
 
 
-def seqrec_top_k(model: Any, data: Any, k: int, batch_size: int = 256) -> tuple[np.ndarray, np.ndarray]:
-    """Top-k raw item ids [U, k] of every user from the full history, seen items filtered.
-
-    The fallback when ``seqrec.api`` is missing: batches of similar length, padding trimmed,
-    ``score_next`` over the whole catalog, history masked, ``topk``.
-    """
-    import torch
-
-    from seqrec.data.batches import padded_tails, seen_matrix, trim_padding
-
-    starts, ends = data.offsets[:-1], data.offsets[1:]
-    top = np.zeros((len(starts), k), dtype=np.int64)
-    order = np.argsort(ends - starts, kind="stable")
-    model.eval()
-    with torch.no_grad():
-        for begin in range(0, len(order), batch_size):
-            rows = order[begin : begin + batch_size]
-            (history,) = trim_padding(
-                torch.from_numpy(padded_tails(data.items, starts[rows], ends[rows], model.max_length))
-            )
-            scores = model.score_next(history).float().clone()  # [B, I + 1]
-            scores[:, 0] = float("-inf")
-            scores.masked_fill_(seen_matrix(data.items, starts[rows], ends[rows], data.n_items), float("-inf"))
-            top[rows] = scores.topk(k, dim=1).indices.numpy()
-    return data.user_ids, data.item_ids[top]
-
-
 def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
-    import importlib.util
-
     import torch
     from _ml1m import rectools_frame
 
@@ -112,36 +82,16 @@ def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
     }
     if name == "bert4rec":
         params["mask_prob"] = MASK_PROB
-    if importlib.util.find_spec("seqrec.api") is not None:
-        path = "seqrec.api"
-        frame = rectools_frame(data, data.offsets[:-1], data.offsets[1:])[["user_id", "item_id"]]
-        estimator_class = seqrec.SASRec if name == "sasrec" else seqrec.BERT4Rec
-        estimator = estimator_class(loss="ce", max_epochs=1, validation=False, **params).fit(frame)
-        users = data.user_ids
+    frame = rectools_frame(data, data.offsets[:-1], data.offsets[1:])[["user_id", "item_id"]]
+    estimator_class = seqrec.SASRec if name == "sasrec" else seqrec.BERT4Rec
+    estimator = estimator_class(loss="ce", max_epochs=1, validation=False, **params).fit(frame)
+    users = data.user_ids
 
-        def recommend() -> tuple[np.ndarray, np.ndarray]:
-            recs = estimator.recommend(users, k=K, filter_seen=True)
-            return recs["user_id"].to_numpy(), recs["item_id"].to_numpy()
-    else:
-        path = "seqrec_top_k in this script (no seqrec.api)"
-        from seqrec.config import Config
-        from seqrec.data.split import leave_one_out
-        from seqrec.models import build_model
-        from seqrec.training import fit
+    def recommend() -> tuple[np.ndarray, np.ndarray]:
+        recs = estimator.recommend(users, k=K, filter_seen=True)
+        return recs["user_id"].to_numpy(), recs["item_id"].to_numpy()
 
-        config = Config()
-        for key, value in params.items():
-            setattr(config.train if key in ("batch_size", "lr", "seed") else config.model, key, value)
-        config.model.name, config.train.max_epochs, config.eval.valid_users = name, 1, 256
-        torch.manual_seed(spec["seed"])
-        model = build_model(config.model, data.n_items)
-        fit(model, leave_one_out(data), config)
-
-        def recommend() -> tuple[np.ndarray, np.ndarray]:
-            user_ids, items = seqrec_top_k(model, data, K)
-            return np.repeat(user_ids, K), items.ravel()
-
-    return measure_recommend(recommend, data, spec["repeats"]) | {"path": path, "versions": common.torch_info()}
+    return measure_recommend(recommend, data, spec["repeats"]) | {"versions": common.torch_info()}
 
 
 # ========================================================================== child: RecTools
@@ -228,8 +178,6 @@ def main() -> None:
         return
 
     rectools_python = None if args.no_rectools else common.rectools_python(args.rectools_python)
-    from seqrec.models import MODELS
-
     machine = common.machine_info()
     results: list[dict[str, Any]] = []
     for model in args.models:
@@ -242,8 +190,8 @@ def main() -> None:
                 "threads": args.threads,
                 "seed": args.seed,
             }
-            if python is None or (impl == "seqrec" and model not in MODELS):
-                why = "no RecTools venv" if python is None else f"seqrec.models.MODELS has no {model!r} yet"
+            if python is None:
+                why = "no RecTools venv"
                 print(f"  {impl:8s} {model}: skipped ({why})")
                 results.append(spec | {"status": "skipped", "error": why})
                 continue

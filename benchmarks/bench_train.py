@@ -78,7 +78,7 @@ def time_epochs(config: Any, data: Any, split: Any, spec: dict[str, Any]) -> dic
     from seqrec.objectives import build_objective, resolved_negatives
     from seqrec.training import make_batches, set_seed, train_epoch
 
-    extra = {"length_groups": config.train.length_groups}
+    length_groups = config.train.length_groups
     generator = set_seed(spec["seed"])
     model = build_model(config.model, data.n_items)
     objective = build_objective(config.train)
@@ -92,7 +92,10 @@ def time_epochs(config: Any, data: Any, split: Any, spec: dict[str, Any]) -> dic
     seconds, losses = [], []
     for epoch in range(spec["warmup"] + spec["epochs"]):
         started = time.perf_counter()
-        losses.append(train_epoch(model, timed, objective, optimizer, generator, device, f"epoch {epoch}", **extra))
+        loss = train_epoch(
+            model, timed, objective, optimizer, generator, device, f"epoch {epoch}", length_groups=length_groups
+        )
+        losses.append(loss)
         seconds.append(time.perf_counter() - started)
     return {
         "n_negatives": n_negatives,
@@ -100,7 +103,7 @@ def time_epochs(config: Any, data: Any, split: Any, spec: dict[str, Any]) -> dic
         "timed_batches": len(timed),
         "epoch_seconds_raw": seconds,
         "losses": losses,
-        "train_epoch_kwargs": extra,
+        "train_epoch_kwargs": {"length_groups": length_groups},
         "rss_before_training_mb": rss_before,
     }
 

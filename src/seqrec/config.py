@@ -57,6 +57,7 @@ class TrainConfig:
     loss: str = "ce"  # bce | ce | sampled_ce (seqrec.objectives.LOSSES)
     loss_args: dict[str, Any] = field(default_factory=dict)  # the loss's own parameters, e.g. {t = 0.75}
     sampler: str = ""  # "": the loss's own; uniform | unseen (seqrec.objectives.SAMPLERS)
+    sampler_args: dict[str, Any] = field(default_factory=dict)  # the sampler's own parameters
     negatives: int = 0  # 0: the loss's default (1 for bce, 3000 for sampled_ce)
     lr: float = 1e-3
     weight_decay: float = 0.0
@@ -74,6 +75,7 @@ class TrainConfig:
 @dataclass
 class EvalConfig:
     ks: list[int] = field(default_factory=lambda: [10, 100])
+    split: str = "leave_one_out"  # how validation and test targets are held out (seqrec.data.split.SPLITS)
     metric: str = "ndcg@10"  # early-stopping metric on validation
     valid_users: int = 10000  # at most this many validation users (a seeded random subset)
     filter_seen: bool = True

@@ -35,7 +35,7 @@ import torch
 from seqrec.config import Config, from_dict
 from seqrec.data.interactions import Interactions, item_counts
 from seqrec.data.readers import from_dataframe
-from seqrec.data.split import Split, full_history, leave_one_out
+from seqrec.data.split import Split, full_history, make_split
 from seqrec.evaluation import score_histories
 from seqrec.ids import UnknownIdError, describe_unknown, lookup
 from seqrec.io import mismatch
@@ -178,8 +178,8 @@ class SequentialRecommender:
         model = build_model(config.model, interactions.n_items)
         split: Split
         if self.validation:
-            split = leave_one_out(interactions)
-            if len(split.valid) == 0:
+            split = make_split(config.eval.split, interactions)
+            if split.valid is None or len(split.valid) == 0:
                 raise ValueError(
                     "no user has 3 or more interactions, so there is nothing to validate on; "
                     "pass validation=False to train for a fixed number of epochs"

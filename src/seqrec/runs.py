@@ -22,7 +22,7 @@ from seqrec.checkpoint import load_checkpoint
 from seqrec.config import Config, load_config, to_toml
 from seqrec.data.interactions import DataError, item_counts
 from seqrec.data.loading import load_data
-from seqrec.data.split import Split, leave_one_out
+from seqrec.data.split import Split, make_split
 from seqrec.estimator import SequentialRecommender
 from seqrec.evaluation import Popularity, evaluate
 from seqrec.io import safe_load, save_torch_atomic, write_text_atomic
@@ -55,8 +55,8 @@ def run_experiment(
     started = time.perf_counter()
     data = load_data(config.data)
     load_seconds = time.perf_counter() - started
-    split = leave_one_out(data)
-    if len(split.valid) == 0:
+    split = make_split(config.eval.split, data)
+    if split.valid is None or split.test is None or len(split.valid) == 0:
         raise DataError(
             f"{config.data.path or config.data.dataset}: no user has 3 or more interactions, "
             "leave-one-out has nothing to validate on"
@@ -163,7 +163,8 @@ def evaluate_run(run_dir: str | Path, device: str | None = None) -> dict[str, di
     model, data, _ = est._fitted()
     config = est.config
     ev, dev = config.eval, torch.device(config.train.device)
-    split = leave_one_out(data)
+    split = make_split(config.eval.split, data)
+    assert split.valid is not None and split.test is not None, f"split {config.eval.split!r} holds nothing out"
     valid = validation_subset(split.valid, ev.valid_users, config.train.seed)
     return {
         "valid": evaluate(model, data, valid, ev.ks, ev.filter_seen, ev.batch_size, dev),

@@ -24,6 +24,7 @@ from seqrec import distributed
 from seqrec.checkpoint import TrainingState, load_checkpoint, save_checkpoint
 from seqrec.config import Config
 from seqrec.data.batches import SequenceBatches, split_by_length
+from seqrec.data.interactions import item_counts
 from seqrec.data.split import EvalSet, Split
 from seqrec.devices import autocast, torch_threads
 from seqrec.distributed import Distributed, shard
@@ -171,6 +172,9 @@ class _Trainer:
         if train.compile:
             self.encoder = cast(nn.Module, torch.compile(self.encoder or model))
         self.objective = build_objective(train)
+        if self.objective.sampler is not None:
+            starts, ends = split.train_offsets
+            self.objective.sampler.prepare(item_counts(split.data.items, starts, ends, model.n_items))
         self.batches = make_batches(model, split, train.batch_size)
         self.valid = None if split.valid is None else validation_subset(split.valid, ev.valid_users, train.seed)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import math
 
 from seqrec.config import Config, ConfigError
+from seqrec.data.split import SPLITS
 from seqrec.devices import check_device
 from seqrec.models import check_model_config
 from seqrec.objectives import check_objective
@@ -18,6 +19,8 @@ from seqrec.objectives import check_objective
 
 def _check_train_and_eval(config: Config) -> None:
     train, ev = config.train, config.eval
+    if ev.split not in SPLITS:
+        raise ConfigError(f"eval.split {ev.split!r} is not a split; known: {', '.join(sorted(SPLITS))}")
     metrics = {"mrr"} | {f"{m}@{k}" for k in ev.ks for m in ("hr", "ndcg")}
     if ev.metric not in metrics:
         raise ConfigError(f"eval.metric {ev.metric!r} is not computed; choose one of {sorted(metrics)}")

@@ -45,3 +45,22 @@ def test_validation_target_is_never_a_training_item() -> None:
     starts, ends = split.train_offsets
     for user, target in zip(split.valid.users, split.valid.targets, strict=False):
         assert target not in split.data.items[starts[user] : ends[user]]
+
+
+def test_splits_are_chosen_by_name() -> None:
+    import pytest
+
+    from seqrec.config import Config, ConfigError
+    from seqrec.data.split import SPLITS, make_split
+    from seqrec.validation import check_config
+
+    data = Interactions.from_arrays(np.array([0, 0, 0, 1, 1]), np.array([1, 2, 3, 1, 2]))
+    split = make_split("leave_one_out", data)
+    assert split.test is not None and split.test.targets.tolist() == [3]  # user 0: 1 2 | 3 held out
+    assert sorted(SPLITS) == ["leave_one_out"]
+    with pytest.raises(ValueError, match="unknown split 'random'; known: leave_one_out"):
+        make_split("random", data)
+    config = Config()
+    config.eval.split = "random"
+    with pytest.raises(ConfigError, match="eval.split 'random' is not a split; known: leave_one_out"):
+        check_config(config)

@@ -6,7 +6,7 @@ import pytest
 import torch
 
 from seqrec.config import ConfigError, TrainConfig
-from seqrec.objectives import SAMPLERS, SamplerBatch, build_objective, resolved_negatives
+from seqrec.objectives import SAMPLERS, Negatives, SamplerBatch, build_objective, resolved_negatives
 from seqrec.objectives.samplers import UniformSampler, UnseenSampler
 
 
@@ -49,3 +49,58 @@ def test_objective_defaults_and_mismatches() -> None:
     with pytest.raises(ConfigError, match="train.loss_args: loss 'ce' has no parameter"):
         build_objective(TrainConfig(loss="ce", loss_args={"t": 0.5}))
     assert sorted(SAMPLERS) == ["uniform", "unseen"]
+
+
+def test_sampler_parameters_come_from_sampler_args_and_prepare_sees_training_counts() -> None:
+    import numpy as np
+
+    from seqrec.objectives import SAMPLERS
+    from seqrec.objectives.samplers import Sampler
+
+    class Popular(Sampler):
+        """A sampler with a parameter and a use for the training counts (test only)."""
+
+        name = "popular-test"
+        shape = "per_position"
+
+        def __init__(self, n: int, alpha: float = 1.0) -> None:
+            super().__init__(n)
+            self.alpha = alpha
+            self.counts: np.ndarray | None = None
+
+        def prepare(self, train_counts: np.ndarray) -> None:
+            self.counts = train_counts
+
+        def draw(self, batch: SamplerBatch, generator: torch.Generator) -> Negatives:
+            raise NotImplementedError
+
+    SAMPLERS["popular-test"] = Popular
+    try:
+        objective = build_objective(TrainConfig(loss="bce", sampler="popular-test", sampler_args={"alpha": 0.5}))
+        assert isinstance(objective.sampler, Popular) and objective.sampler.alpha == 0.5 and objective.sampler.n == 1
+        with pytest.raises(ConfigError, match="sampler 'popular-test' has no parameter.*beta; its parameters: alpha"):
+            build_objective(TrainConfig(loss="bce", sampler="popular-test", sampler_args={"beta": 1}))
+        with pytest.raises(ConfigError, match="sampler 'uniform' has no parameter"):
+            build_objective(TrainConfig(loss="bce", sampler_args={"alpha": 1}))
+
+        # the trainer hands the sampler the item counts of the training ranges only
+        from seqrec.config import Config
+        from seqrec.data.interactions import Interactions
+        from seqrec.data.split import leave_one_out
+        from seqrec.models import build_model
+        from seqrec.objectives import Objective
+        from seqrec.training import _Trainer
+
+        # one user, items 1 2 3 1 4: training range 1 2 3 (the last two held out) -> counts [0, 1, 1, 1, 0]
+        data = Interactions.from_arrays(np.zeros(5, dtype=int), np.array([1, 2, 3, 1, 4]))
+        config = Config()
+        config.train.loss, config.train.sampler = "bce", "popular-test"
+        config.model.hidden, config.model.max_length = 8, 4
+        trainer = _Trainer(build_model(config.model, data.n_items, seed=0), leave_one_out(data), config, None)
+        assert isinstance(trainer.objective, Objective) and isinstance(trainer.objective.sampler, Popular)
+        assert trainer.objective.sampler.counts is not None
+        raw_ids = data.item_ids[1:].tolist()  # internal id i + 1 is raw id raw_ids[i]
+        counts = {raw: int(trainer.objective.sampler.counts[i + 1]) for i, raw in enumerate(raw_ids)}
+        assert counts == {1: 1, 2: 1, 3: 1, 4: 0}
+    finally:
+        del SAMPLERS["popular-test"]

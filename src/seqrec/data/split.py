@@ -25,6 +25,7 @@ no items out::
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -84,3 +85,15 @@ def leave_one_out(data: Interactions) -> LeaveOneOut:
     valid = EvalSet(users, ends[users] - 2, data.items[ends[users] - 2])
     test = EvalSet(users, ends[users] - 1, data.items[ends[users] - 1])
     return LeaveOneOut(data=data, train_end=train_end, valid=valid, test=test)
+
+
+# Splits a config can name (``eval.split``): each returns validation and test sets. Adding a
+# split is one function above plus its entry here.
+SPLITS: dict[str, Callable[[Interactions], Split]] = {"leave_one_out": leave_one_out}
+
+
+def make_split(name: str, data: Interactions) -> Split:
+    """The split ``name`` of ``data``; ValueError listing the known splits for an unknown name."""
+    if name not in SPLITS:
+        raise ValueError(f"unknown split {name!r}; known: {', '.join(sorted(SPLITS))}")
+    return SPLITS[name](data)

@@ -86,5 +86,12 @@ def build_objective(train: TrainConfig) -> Objective:
         raise ConfigError(f"train.loss_args: {error}") from None
     if train.negatives < 0:
         raise ConfigError(f"train.negatives must be at least 0, got {train.negatives}")
-    sampler = None if sampler_cls is None else sampler_cls(resolved_negatives(train))
+    if sampler_cls is None:
+        if train.sampler_args:
+            raise ConfigError(f"train.sampler_args: loss {loss_cls.name!r} uses no negatives")
+        return Objective(loss, None)
+    try:
+        sampler = sampler_cls.from_args(resolved_negatives(train), dict(train.sampler_args))
+    except (TypeError, ValueError) as error:
+        raise ConfigError(f"train.sampler_args: {error}") from None
     return Objective(loss, sampler)

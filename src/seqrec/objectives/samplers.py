@@ -9,12 +9,14 @@ distribution (logQ correction). Adding a sampler is one class here plus its regi
 
 from __future__ import annotations
 
+import inspect
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import ClassVar, Literal
+from typing import Any, ClassVar, Literal
 
+import numpy as np
 import torch
 
 Shape = Literal["per_position", "per_sequence"]
@@ -46,7 +48,12 @@ class SamplerBatch:
 
 
 class Sampler(ABC):
-    """Draws ``n`` negatives per position or per sequence of a batch."""
+    """Draws ``n`` negatives per position or per sequence of a batch.
+
+    A sampler's own parameters are keyword arguments of its ``__init__`` after ``n``, set from
+    ``train.sampler_args``; ``prepare`` gets the training item counts once before training
+    (for samplers whose distribution depends on them, such as popularity).
+    """
 
     name: ClassVar[str]
     shape: ClassVar[Shape]
@@ -55,6 +62,21 @@ class Sampler(ABC):
         if n < 1:
             raise ValueError(f"a {self.name!r} sampler needs at least 1 negative, got {n}")
         self.n = n
+
+    @classmethod
+    def from_args(cls, n: int, args: dict[str, Any]) -> Sampler:
+        """Build with ``n`` negatives and ``args``; unknown names raise ValueError listing the parameters."""
+        known = [p for p in inspect.signature(cls.__init__).parameters if p not in ("self", "n")]
+        unknown = sorted(set(args) - set(known))
+        if unknown:
+            listed = ", ".join(known) or "none"
+            raise ValueError(f"sampler {cls.name!r} has no parameter(s) {', '.join(unknown)}; its parameters: {listed}")
+        return cls(n, **args)
+
+    def prepare(self, train_counts: np.ndarray) -> None:
+        """Called once before training with each item's count in the training ranges [I + 1];
+        the uniform and unseen samplers need nothing from them."""
+        return None
 
     @abstractmethod
     def draw(self, batch: SamplerBatch, generator: torch.Generator) -> Negatives: ...

@@ -54,3 +54,28 @@ def test_bad_configs_name_file_and_key(tmp_path: Path, text: str, message: str) 
 def test_bad_override() -> None:
     with pytest.raises(ConfigError, match="expected section.key=value"):
         load_config(None, ["batch_size=3"])
+
+
+def test_tables_of_parameters_round_trip_and_merge_overrides(tmp_path: Path) -> None:
+    path = tmp_path / "c.toml"
+    path.write_text('[train]\nloss = "bce"\nloss_args = {t = 0.75, name = "x"}\n')
+    config = load_config(path, ["train.loss_args.k=3", "train.sampler_args.alpha=0.5"])
+    assert config.train.loss_args == {"t": 0.75, "name": "x", "k": 3}  # the override adds to the file's table
+    assert config.train.sampler_args == {"alpha": 0.5}
+    again = tmp_path / "again.toml"
+    again.write_text(to_toml(config))
+    assert load_config(again).train.loss_args == {"t": 0.75, "name": "x", "k": 3}
+    path.write_text("[train]\nloss_args = {t = [1, 2]}\n")
+    with pytest.raises(ConfigError, match=r"train.loss_args.t: expected a number, boolean or string"):
+        load_config(path)
+
+
+def test_a_named_variant_fills_the_switches_not_set_explicitly() -> None:
+    config = load_config(None, ["model.variant=paper-code"])
+    assert (config.model.block, config.model.init, config.model.positions) == ("sasrec_pytorch", "normal", "from_start")
+    config = load_config(None, ["model.variant=paper-code", "model.init=xavier"])  # explicit wins
+    assert (config.model.block, config.model.init) == ("sasrec_pytorch", "xavier")
+    config = load_config(None, ["model.name=bert4rec", "model.variant=paper-code"])
+    assert (config.model.mlm_head, config.model.mask_last_if_none) == (False, False)
+    with pytest.raises(ConfigError, match="model.variant .fast. is not a variant of sasrec; known: paper-code"):
+        load_config(None, ["model.variant=fast"])

@@ -37,7 +37,7 @@ from seqrec.data.interactions import Interactions, item_counts
 from seqrec.data.readers import from_dataframe
 from seqrec.data.split import Split, full_history, make_split
 from seqrec.evaluation import score_histories
-from seqrec.ids import UnknownIdError, describe_unknown, lookup
+from seqrec.ids import UnknownIdError, describe_unknown, history_items, lookup
 from seqrec.io import mismatch
 from seqrec.model_file import ModelFile, write_model_file
 from seqrec.models import build_model
@@ -312,11 +312,14 @@ class SequentialRecommender:
         if unknown_items not in ("warn", "ignore", "error"):
             raise ValueError(f"unknown_items must be 'warn', 'ignore' or 'error', not {unknown_items!r}")
         _, data, _ = self._fitted()
+        if isinstance(histories, str | bytes):
+            raise ValueError("histories is one string; pass a list of histories or a dict of label -> list of item ids")
         if isinstance(histories, Mapping):
             labels: list[Any] = list(histories.keys())
-            sequences = [list(s) for s in histories.values()]
+            raw = list(histories.values())
         else:
-            labels, sequences = list(range(len(histories))), [list(s) for s in histories]
+            labels, raw = list(range(len(histories))), list(histories)
+        sequences = [history_items(label, history) for label, history in zip(labels, raw, strict=True)]
         lengths = np.array([len(s) for s in sequences], dtype=np.int64)  # [R]
         flat = np.asarray([x for s in sequences for x in s])  # [N] raw items
         rows = np.repeat(np.arange(len(sequences)), lengths)  # [N]

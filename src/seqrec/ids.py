@@ -1,7 +1,8 @@
-"""Raw user and item ids: vectorised lookup of raw ids among the fitted ones, and the unknown-id error."""
+"""Raw user and item ids: vectorised lookup among the fitted ones, the unknown-id error, histories checked."""
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import Any
 
 import numpy as np
@@ -38,3 +39,13 @@ def lookup(keys: np.ndarray, values: Any) -> tuple[np.ndarray, np.ndarray]:
     where = np.clip(np.searchsorted(keys[order], values), 0, len(keys) - 1)  # [V]
     found = keys[order][where] == values
     return order[where], found
+
+
+def history_items(label: Any, history: Any) -> list[Any]:
+    """One history as a list of raw item ids; a string or a single id is refused, never split into characters."""
+    if isinstance(history, str | bytes) or np.isscalar(history) or not isinstance(history, Iterable):
+        raise ValueError(
+            f"history {label!r} is {type(history).__name__} {history!r}, not a list of item ids "
+            f"(for one item write [{history!r}])"
+        )
+    return list(history)

@@ -20,13 +20,17 @@ def test_markdown_and_csv_have_the_same_columns_in_the_same_order(make_run: Make
     markdown = [[cell.strip() for cell in line.strip("|").split("|")] for line in to_markdown(rows).splitlines()]
     table = list(csv.reader(io.StringIO(to_csv(rows))))
     assert markdown[0] == [c.header for c in spec]
-    assert table[0] == [c.key for c in spec]
+    # the CSV: the spec's keys in the same order, each metric followed by its spread over seeds
+    assert table[0] == [key for c in spec for key in ((c.key, c.key + " std") if c.std else (c.key,))]
     assert len(markdown) - 2 == len(table) - 1 == len(rows)
+    spread = [i for i, key in enumerate(table[0]) if key.endswith(" std")]
     for md_row, csv_row in zip(markdown[2:], table[1:], strict=True):
-        assert len(md_row) == len(csv_row) == len(spec)
-        assert [cell == "-" for cell in md_row] == [cell == "" for cell in csv_row]
-    hr5 = [c.key for c in spec].index("hr@5")
+        values = [cell for i, cell in enumerate(csv_row) if i not in spread]
+        assert len(md_row) == len(values) == len(spec)
+        assert [cell == "-" for cell in md_row] == [cell == "" for cell in values]
+    hr5 = table[0].index("hr@5")
     assert float(table[1][hr5]) == rows[0]["hr@5"]  # unformatted in the CSV
+    assert table[0][hr5 + 1] == "hr@5 std" and float(table[1][hr5 + 1]) == 0.0  # one seed: no spread
 
 
 def test_metric_columns_are_ordered_by_k_then_hr_ndcg_then_mrr() -> None:

@@ -13,7 +13,11 @@ def test_write_report_leaves_no_temporary_files(make_run: MakeRun, tmp_path: Pat
     out = tmp_path / "report"
     table = write_report(find_runs([tmp_path / "runs"]), out, title="fake")
     assert (out / "results.md").read_text(encoding="utf-8") == "# fake\n\n" + table
-    assert (out / "results.csv").read_text(encoding="utf-8").startswith("dataset,model,hr@10,ndcg@10,mrr,")
+    assert (
+        (out / "results.csv")
+        .read_text(encoding="utf-8")
+        .startswith("dataset,model,hr@10,hr@10 std,ndcg@10,ndcg@10 std,mrr,mrr std,")
+    )
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
 
 

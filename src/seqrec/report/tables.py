@@ -7,6 +7,7 @@ import io
 from typing import Any
 
 from seqrec.report.columns import columns
+from seqrec.report.runs import STD
 
 
 def to_markdown(rows: list[dict[str, Any]]) -> str:
@@ -18,10 +19,11 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
-    """The same columns as :func:`to_markdown`, headed by their row keys, values unformatted."""
-    spec = columns(rows)
+    """The same columns as :func:`to_markdown`, headed by their row keys, values unformatted; a
+    metric's spread over seeds (the markdown's "± std") is the column ``"<metric> std"`` beside it."""
+    keys = [key for c in columns(rows) for key in ((c.key, c.key + STD) if c.std else (c.key,))]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
-    writer.writerow([c.key for c in spec])
-    writer.writerows([c.value(row) for c in spec] for row in rows)
+    writer.writerow(keys)
+    writer.writerows([row.get(key, "") for key in keys] for row in rows)
     return buffer.getvalue()

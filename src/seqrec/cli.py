@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import errno
 import shlex
 import sys
 from collections.abc import Sequence
@@ -23,11 +24,16 @@ def _train(args: argparse.Namespace) -> int:
         config_path = Path(args.resume) / "config.toml"
         if not config_path.exists():
             raise ConfigError(f"{config_path}: not found; --resume needs a directory written by seqrec train")
-        metrics = run_experiment(load_config(config_path), args.resume, resume=True, source=str(config_path))
+        if args.overwrite:
+            raise ConfigError("--resume continues the run in DIR; --overwrite would clear it: drop one of them")
+        config = load_config(config_path)
+        metrics = run_experiment(
+            config, args.resume, resume=True, source=str(config_path), allow_changed_data=args.allow_changed_data
+        )
     else:
         config = load_config(args.config, args.set or [])
         source = (args.config or "<defaults>") + (" with --set" if args.set else "")
-        metrics = run_experiment(config, args.out, command=command, source=source)
+        metrics = run_experiment(config, args.out, command=command, source=source, overwrite=args.overwrite)
     if "test" not in metrics:  # a non-zero rank under torchrun: rank 0 reports
         return 0
     test = metrics["test"]
@@ -75,12 +81,18 @@ def _read_users(spec: str, user_col: str) -> list[str] | None:
 def _recommend(args: argparse.Namespace) -> int:
     from seqrec.api import load
     from seqrec.io import replace_atomic
+    from seqrec.runs import load_run
 
-    model = load(args.model, args.device)
+    out = Path(args.out)
+    if out.is_dir():
+        raise IsADirectoryError(errno.EISDIR, "is a directory; --out names the file to write", str(out))
+    if Path(args.model).is_dir():
+        model = load_run(args.model, args.device, args.allow_changed_data, args.allow_unfinished)
+    else:
+        model = load(args.model, args.device)
     users = _read_users(args.users, model.user_col)
     table = model.recommend(users, k=args.k, filter_seen=not args.keep_seen, on_unknown=args.on_unknown)
     table.columns = ["user", "item", "score", "rank"]
-    out = Path(args.out)
     out.parent.mkdir(parents=True, exist_ok=True)
 
     def write(tmp: Path) -> None:
@@ -102,7 +114,8 @@ def _evaluate(args: argparse.Namespace) -> int:
 
     from seqrec.runs import evaluate_run
 
-    print(json.dumps(evaluate_run(args.model, args.device), indent=2))
+    metrics = evaluate_run(args.model, args.device, args.allow_changed_data, args.allow_unfinished)
+    print(json.dumps(metrics, indent=2))
     return 0
 
 
@@ -125,6 +138,30 @@ def _report(args: argparse.Namespace) -> int:
     return 0
 
 
+def _allow_flags(parser: argparse.ArgumentParser, unfinished: bool = True) -> None:
+    """The overrides of the run-directory checks: a changed data file, an unfinished run."""
+    parser.add_argument(
+        "--allow-changed-data",
+        action="store_true",
+        help="use the run's data file even if it differs from the one it was trained on (ids may then be wrong)",
+    )
+    if unfinished:
+        parser.add_argument(
+            "--allow-unfinished",
+            action="store_true",
+            help="use the best.pt of a run without metrics.json (interrupted or still training)",
+        )
+
+
+def _os_error(error: OSError) -> str:
+    """One line for a file-system error: the path(s) and the reason, without Python's ``[Errno N]``."""
+    reason = error.strerror or str(error) or type(error).__name__
+    if error.filename is None:
+        return f"{reason} ({type(error).__name__})" if error.strerror else reason
+    where = str(error.filename) + (f" -> {error.filename2}" if error.filename2 is not None else "")
+    return f"{where}: {reason}"
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="seqrec", description="Sequential recommendation: train, evaluate, reproduce."
@@ -136,6 +173,10 @@ def build_parser() -> argparse.ArgumentParser:
     train.add_argument("--set", action="append", metavar="SECTION.KEY=VALUE", help="override a config value")
     train.add_argument("--out", default="runs/latest", help="output directory (default: runs/latest)")
     train.add_argument("--resume", metavar="DIR", help="continue an interrupted run from DIR/checkpoint.pt")
+    train.add_argument(
+        "--overwrite", action="store_true", help="clear an earlier run's files from --out first (else refused)"
+    )
+    _allow_flags(train, unfinished=False)
     train.set_defaults(handler=_train)
 
     reproduce = commands.add_parser("reproduce", help="the paper's table on one dataset, with time beside quality")
@@ -171,11 +212,13 @@ def build_parser() -> argparse.ArgumentParser:
         help="users not in the data: fail (default), most popular items, or leave out",
     )
     recommend.add_argument("--device", default=None, help="torch device (default: the run's)")
+    _allow_flags(recommend)
     recommend.set_defaults(handler=_recommend)
 
     evaluate = commands.add_parser("evaluate", help="re-score a run on its split and print the metrics as JSON")
     evaluate.add_argument("--model", required=True, help="a `seqrec train` run directory")
     evaluate.add_argument("--device", default=None, help="torch device (default: the run's)")
+    _allow_flags(evaluate)
     evaluate.set_defaults(handler=_evaluate)
     return parser
 
@@ -186,6 +229,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         return int(args.handler(args))
     except (ConfigError, DataError, ValueError, FileNotFoundError, RuntimeError) as error:
         print(f"seqrec: error: {error}", file=sys.stderr)
+        return 2
+    except OSError as error:  # PermissionError, IsADirectoryError, ENOSPC, ...: the path and the reason
+        print(f"seqrec: error: {_os_error(error)}", file=sys.stderr)
+        return 2
+    except MemoryError as error:
+        detail = f" ({error})" if str(error) else ""
+        print(f"seqrec: error: out of memory{detail}; try a smaller batch_size or max_length", file=sys.stderr)
         return 2
     except KeyboardInterrupt:
         print("seqrec: interrupted", file=sys.stderr)

@@ -102,7 +102,12 @@ def execute(plan: Plan) -> int:
         print(f"[resume] {plan.out}", flush=True)
         command = [sys.executable, "-m", "seqrec", "train", "--resume", str(plan.out)]
     else:
-        print(f"[run] {plan.out}", flush=True)
+        # a run of this plan stopped before its first checkpoint is started again: --overwrite
+        # clears its files (seqrec train refuses a directory holding another run's files)
+        restart = (plan.out / "config.toml").exists()
+        if restart:
+            _check_same_config(plan)
+        print(f"[{'restart' if restart else 'run'}] {plan.out}", flush=True)
         sets = [arg for o in plan.overrides for arg in ("--set", o)]
         command = [
             sys.executable,
@@ -114,6 +119,7 @@ def execute(plan: Plan) -> int:
             *sets,
             "--out",
             str(plan.out),
+            *(["--overwrite"] if restart else []),
         ]
     return run_child(command, env)
 

@@ -2,31 +2,35 @@
 
 ``run_experiment`` goes config -> data -> split -> model -> training -> test metrics -> files;
 ``load_run`` rebuilds the estimator of a finished run and ``evaluate_run`` re-scores it.
-Files of a run directory: ``config.toml``, ``log.jsonl``, ``checkpoint.pt`` (while training),
-``best.pt`` and, written last, ``metrics.json``.
+Files of a run directory: ``config.toml`` (with the data record, see :mod:`seqrec.fingerprint`),
+``log.jsonl``, ``checkpoint.pt`` (while training), ``best.pt``, ``.lock`` (while a run writes,
+see :mod:`seqrec.run_lock`) and, written last, ``metrics.json``.
 """
 
 from __future__ import annotations
 
 import json
+import os
 import shutil
 import time
 from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
+from typing import Any, TextIO
 
 import torch
 
 from seqrec import distributed
 from seqrec.checkpoint import load_checkpoint
 from seqrec.config import Config, load_config, to_toml
-from seqrec.data.interactions import DataError, item_counts
+from seqrec.data.interactions import DataError, Interactions, item_counts
 from seqrec.data.loading import load_data
 from seqrec.data.split import Split, make_split
 from seqrec.estimator import SequentialRecommender
 from seqrec.evaluation import Popularity, evaluate
+from seqrec.fingerprint import check_data, make_record, read_record, record_header, resolve_data
 from seqrec.io import safe_load, save_torch_atomic, write_text_atomic
-from seqrec.models import build_model
+from seqrec.models import SequenceModel, build_model
+from seqrec.run_lock import RunDirError, RunLock, active_holder, check_out_dir, clear_earlier_run
 from seqrec.training import fit, validation_subset
 from seqrec.validation import check_config
 
@@ -39,22 +43,38 @@ def peak_rss_mb() -> float:
 
 
 def run_experiment(
-    config: Config, out_dir: str | Path, command: str = "", resume: bool = False, source: str = ""
+    config: Config,
+    out_dir: str | Path,
+    command: str = "",
+    resume: bool = False,
+    source: str = "",
+    overwrite: bool = False,
+    allow_changed_data: bool = False,
 ) -> dict[str, Any]:
     """Train and test one model; write config.toml, log.jsonl, checkpoint.pt, best.pt and (last) metrics.json.
 
     Data and model are prepared before the directory is touched, so bad input leaves nothing
     behind; a run that fails later leaves no ``metrics.json``, the mark of a finished run.
     With ``resume``, training continues from the directory's ``checkpoint.pt`` (the state
-    after the last finished epoch) and ends exactly as the uninterrupted run would.
+    after the last finished epoch) and ends exactly as the uninterrupted run would; its data
+    file must still be the one recorded in config.toml unless ``allow_changed_data``.
+    While it writes, the run holds ``DIR/.lock``; a fresh run refuses a directory holding an
+    earlier run's files unless ``overwrite``, which removes them first (see :mod:`seqrec.run_lock`).
     """
     check_config(config, source)
     out = Path(out_dir)
     if resume and (out / "metrics.json").exists():
         return dict(json.loads((out / "metrics.json").read_text(encoding="utf-8")))
+    if os.environ.get("RANK", "0") == "0":  # refuse a busy or occupied directory before reading any data
+        check_out_dir(out, resume, overwrite)
+    record = read_record(out / "config.toml") if resume else None
+    data_config = resolve_data(config.data, record)
+    checked = check_data(out, record, data_config, allow_changed_data)
     started = time.perf_counter()
-    data = load_data(config.data)
+    data = load_data(data_config)
     load_seconds = time.perf_counter() - started
+    if not checked:  # a catalog file that load_data had to fetch first
+        check_data(out, record, data_config, allow_changed_data)
     split = make_split(config.eval.split, data)
     if split.valid is None or split.test is None or len(split.valid) == 0:
         raise DataError(
@@ -71,20 +91,47 @@ def run_experiment(
     if not ctx.is_main:  # other ranks train in step with rank 0 and write nothing
         result = fit(model, split, config, checkpoint=checkpoint, resume=resume)
         return {"best_epoch": result.best_epoch, "valid": result.best_valid}
+    header = "\n".join(h for h in (command, "" if resume else record_header(make_record(data_config))) if h)
     created = not out.exists()
     out.mkdir(parents=True, exist_ok=True)
+    lock = RunLock(out)
     try:
+        lock.acquire()
+        if not resume:
+            clear_earlier_run(out, overwrite)  # only seqrec's own files of the earlier run
         (out / "metrics.json").unlink(missing_ok=True)
         if not resume:
             checkpoint.unlink(missing_ok=True)
-            write_text_atomic(out / "config.toml", to_toml(config, header=command))
+            write_text_atomic(out / "config.toml", to_toml(config, header=header))
         # the log always restarts from what the checkpoint holds, so it never has a torn tail
         write_text_atomic(out / "log.jsonl", "".join(json.dumps(row) + "\n" for row in history))
         log = (out / "log.jsonl").open("a", encoding="utf-8")
-    except OSError:
+    except BaseException:
+        lock.release()
         if created:
             shutil.rmtree(out, ignore_errors=True)
         raise
+    try:
+        return _train_and_test(config, model, data, split, out, command, resume, log, load_seconds, ctx.world)
+    finally:
+        lock.release()
+
+
+def _train_and_test(
+    config: Config,
+    model: SequenceModel,
+    data: Interactions,
+    split: Split,
+    out: Path,
+    command: str,
+    resume: bool,
+    log: TextIO,
+    load_seconds: float,
+    world: int,
+) -> dict[str, Any]:
+    """The locked part of a run: train (logging each epoch), test, write metrics.json, drop the checkpoint."""
+    checkpoint = out / "checkpoint.pt"
+    assert split.test is not None, "checked by run_experiment"
 
     def on_epoch(row: dict[str, Any]) -> None:
         log.write(json.dumps(row) + "\n")
@@ -128,7 +175,7 @@ def run_experiment(
         "data": data.stats(),
         "seed": config.train.seed,
         "torch_threads": config.train.threads or torch.get_num_threads(),
-        "processes": ctx.world,
+        "processes": world,
         "command": command,
     }
     write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
@@ -136,8 +183,17 @@ def run_experiment(
     return metrics
 
 
-def load_run(run_dir: str | Path, device: str | None = None) -> SequentialRecommender:
-    """Rebuild the estimator of a ``seqrec train`` run: its config.toml, best.pt and the data it names."""
+def load_run(
+    run_dir: str | Path, device: str | None = None, allow_changed_data: bool = False, allow_unfinished: bool = False
+) -> SequentialRecommender:
+    """Rebuild the estimator of a ``seqrec train`` run: its config.toml, best.pt and the data it names.
+
+    Refused (one-line errors) unless asked: a run that has not finished (no metrics.json; its
+    best.pt is a snapshot of an interrupted or still running training), ``allow_unfinished``;
+    a data file that differs from the one recorded when the run started (ids would map to
+    other items' weights), ``allow_changed_data``. A relative ``data.path`` that does not exist
+    from the current directory is read from the absolute path recorded at the start.
+    """
     run = Path(run_dir)
     config_path, weights_path = run / "config.toml", run / "best.pt"
     for needed in (config_path, weights_path):
@@ -149,17 +205,32 @@ def load_run(run_dir: str | Path, device: str | None = None) -> SequentialRecomm
     state = safe_load(weights_path, "weights file")
     if not isinstance(state, Mapping):
         raise ValueError(f"{weights_path}: not a state dict")
-    data = load_data(config.data)
+    if not allow_unfinished and not (run / "metrics.json").exists():
+        holder = active_holder(run)
+        why = f"it is still training ({holder})" if holder else "it was interrupted"
+        raise RunDirError(
+            f"{run}: the run has not finished (no metrics.json; {why}), so best.pt may not be its final model; "
+            f"resume it with `seqrec train --resume {run}` or pass --allow-unfinished to use it anyway"
+        )
+    record = read_record(config_path)
+    data_config = resolve_data(config.data, record)
+    checked = check_data(run, record, data_config, allow_changed_data)
+    data = load_data(data_config)
+    if not checked:
+        check_data(run, record, data_config, allow_changed_data)
     counts = item_counts(data.items, data.offsets[:-1], data.offsets[1:], data.n_items)
     return SequentialRecommender.from_parts(config, state, data, counts, True, str(weights_path))
 
 
-def evaluate_run(run_dir: str | Path, device: str | None = None) -> dict[str, dict[str, float]]:
+def evaluate_run(
+    run_dir: str | Path, device: str | None = None, allow_changed_data: bool = False, allow_unfinished: bool = False
+) -> dict[str, dict[str, float]]:
     """Re-score a run on its leave-one-out split: validation (the trainer's subset), test, popularity test.
 
     Same weights, data, users and batches as ``seqrec train``, so the figures equal its metrics.json.
+    The keywords are those of :func:`load_run`.
     """
-    est = load_run(run_dir, device)
+    est = load_run(run_dir, device, allow_changed_data, allow_unfinished)
     model, data, _ = est._fitted()
     config = est.config
     ev, dev = config.eval, torch.device(config.train.device)

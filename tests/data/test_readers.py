@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from seqrec.data.interactions import DataError, Interactions
+from seqrec.data.labels import text_labels
 from seqrec.data.readers import (
     from_dataframe,
     guess_format,
@@ -18,6 +19,7 @@ from seqrec.data.readers import (
     read_table,
     read_user_lines,
 )
+from seqrec.data.tables import records
 
 SHARED = Path(__file__).parents[2].parent / "shared" / "data"
 
@@ -287,3 +289,19 @@ def test_real_files_match_published_statistics(name, fmt, kwargs, expected):
     x = read_interactions(path, **kwargs)
     assert (x.n_users, x.n_items, x.n_interactions) == expected
     assert x.items.min() == 1 and x.items.max() == x.n_items
+
+
+# ---------------------------------------------------------------- helpers of the table reader
+
+
+def test_records_count_fields_outside_quotes_and_skip_blank_lines():
+    data = b'a,b\n\n"x,y",1\n  \n"multi\nline",2\nlast,3,4'
+    starts, ends, counts = records(data, ",")
+    assert counts.tolist() == [2, 2, 2, 3]
+    assert [data[s:e] for s, e in zip(starts, ends, strict=True)][-1] == b"last,3,4"
+
+
+def test_text_labels_are_integers_only_when_lossless():
+    assert text_labels(pd.Series(["3", "-2", "0", "3"], dtype=object)).tolist() == [3, -2, 0, 3]
+    assert text_labels(pd.Series(["3", "03"], dtype=object)).tolist() == ["3", "03"]
+    assert text_labels(pd.Series(["1", "1.0"], dtype=object)).tolist() == ["1", "1.0"]

@@ -2,6 +2,8 @@
 
 Used by :func:`seqrec.data.readers.read_table` (files with a header row) and by the estimator
 (``fit(df)``); errors name the source and the file line (or DataFrame row) of the first bad value.
+Ids are opaque labels (:mod:`seqrec.data.labels`); date strings get one format per column
+(:mod:`seqrec.data.dates`).
 """
 
 from __future__ import annotations
@@ -12,7 +14,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
+from seqrec.data.dates import parse_dates
 from seqrec.data.interactions import DataError, Interactions
+from seqrec.data.labels import object_labels, text_labels
 
 
 def from_dataframe(
@@ -22,7 +26,11 @@ def from_dataframe(
     timestamp_col: str | None = None,
     **filters: Any,
 ) -> Interactions:
-    """Interactions from a DataFrame's named columns; without ``timestamp_col`` row order is time order."""
+    """Interactions from a DataFrame's named columns; without ``timestamp_col`` row order is time order.
+
+    Id columns keep their dtype; a str / object column gives str labels, each value as written
+    (``"07"`` and ``"7"``, ``1`` and ``1.0`` stay distinct); int ``1`` next to str ``"1"`` is a DataError.
+    """
     return frame_interactions(df, user_col, item_col, timestamp_col, "<DataFrame>", first_line=None, **filters)
 
 
@@ -33,11 +41,21 @@ def frame_interactions(
     timestamp_col: str | None,
     source: str,
     first_line: int | None,
+    *,
+    text_ids: bool = False,
+    line_of: Callable[[int], int] | None = None,
     **filters: Any,
 ) -> Interactions:
-    """Shared by tables read from files and DataFrames; ``first_line`` is the file line of row 0, if any."""
+    """Shared by tables read from files and DataFrames; ``first_line`` is the file line of row 0, if any.
+
+    ``text_ids``: the id columns were read as text from a file (kept as written, integers only if
+    lossless). ``line_of`` maps a row to its file line where rows and lines do not simply follow
+    each other (blank lines, quoted line breaks).
+    """
 
     def where(row: int) -> str:
+        if line_of is not None:
+            return f"line {line_of(row)}"
         return f"line {row + first_line}" if first_line is not None else f"row {row}"
 
     wanted = [c for c in (user_col, item_col, timestamp_col) if c is not None]
@@ -56,8 +74,13 @@ def frame_interactions(
             arrays.append(_timestamps(values, source, where))
         elif pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
             arrays.append(values.to_numpy())
-        else:  # opaque labels: strings (mixed types are compared as strings)
-            labels = values.astype(str).to_numpy(dtype=str)
+        elif text_ids:
+            labels = text_labels(values)
+            if labels.dtype.kind == "U" and (blank := np.char.str_len(np.char.strip(labels)) == 0).any():
+                raise DataError(f"{source}: {where(int(np.flatnonzero(blank)[0]))}: empty value in column {col!r}")
+            arrays.append(labels)
+        else:  # opaque labels: strings (mixed types are compared as strings, never merged)
+            labels = object_labels(values, source, col, where)
             blank = np.char.str_len(np.char.strip(labels)) == 0
             if blank.any():
                 raise DataError(f"{source}: {where(int(np.flatnonzero(blank)[0]))}: empty value in column {col!r}")
@@ -67,23 +90,24 @@ def frame_interactions(
 
 
 def _timestamps(values: pd.Series, source: str, where: Callable[[int], str]) -> np.ndarray:
-    """Numeric timestamps as they are; datetimes (or date strings) as int64 nanoseconds."""
+    """Numeric timestamps as they are; datetimes (or date strings, one format per column) as int64 ns."""
     if pd.api.types.is_numeric_dtype(values.dtype) and not pd.api.types.is_bool_dtype(values.dtype):
         return values.to_numpy()
     if not pd.api.types.is_datetime64_any_dtype(values.dtype):  # text: numbers or dates
         numbers = pd.to_numeric(values, errors="coerce")
-        if not numbers.isna().any():
+        bad = numbers.isna().to_numpy()
+        if not bad.any():
             return numbers.to_numpy()
-        parsed = pd.to_datetime(values, errors="coerce", utc=True, format="mixed")
-        bad = parsed.isna().to_numpy()
-        if bad.any():
-            if numbers.isna().sum() < bad.sum():  # mostly numbers: report the first non-number
-                bad = numbers.isna().to_numpy()
+        if not bad[0]:  # a column of numbers: report the first non-number
             row = int(np.flatnonzero(bad)[0])
             raise DataError(
                 f"{source}: {where(row)}: timestamp {str(values.iloc[row])[:40]!r} is neither a number nor a date"
             )
-        values = parsed
+        kind = pd.api.types.infer_dtype(values, skipna=False)
+        if kind in ("datetime", "datetime64", "date"):  # datetime objects in an object column
+            values = pd.to_datetime(values, utc=True)
+        else:
+            values = parse_dates(values, source, where)
     if getattr(values.dt, "tz", None) is not None:
         values = values.dt.tz_convert("UTC").dt.tz_localize(None)
     return values.to_numpy(dtype="datetime64[ns]").astype(np.int64)

@@ -5,7 +5,8 @@ filters of :meth:`Interactions.from_arrays` (``min_item_interactions``,
 ``min_user_interactions``, ``drop_duplicates``). Gzip files are read transparently (detected
 by their magic bytes, not their name).
 
-Raw ids are opaque labels: any integer is accepted, negative ones included.
+Raw ids are opaque labels: any integer is accepted, negative ones included. Tables with a header
+row are read by :mod:`seqrec.data.tables`, file access is checked by :mod:`seqrec.data.files`.
 
 Bad input raises one :class:`DataError` naming the file, the line where there is one, and
 what was expected. The fast path only detects *that* something is wrong; the error path then
@@ -14,8 +15,6 @@ re-scans the file line by line (slow, but only on failure) to find the first bad
 
 from __future__ import annotations
 
-import gzip
-import io
 import zlib
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -24,10 +23,11 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from seqrec.data.frames import frame_interactions, from_dataframe
+from seqrec.data.files import GZIP_ERRORS, PathLike, check_file, compression, open_data, os_error, read_bytes
+from seqrec.data.frames import from_dataframe
 from seqrec.data.interactions import DataError, Interactions
+from seqrec.data.tables import read_table
 
-PathLike = str | Path
 # ParserError and UnicodeDecodeError are ValueErrors, BadGzipFile an OSError
 _READ_ERRORS = (ValueError, OverflowError, EOFError, OSError, zlib.error)
 _WHITESPACE = np.frombuffer(b" \t\n\r\x0b\x0c", dtype=np.uint8)
@@ -45,45 +45,6 @@ __all__ = [
 ]
 
 
-# --------------------------------------------------------------------------- file access
-
-
-def _check_file(path: PathLike) -> Path:
-    path = Path(path)
-    if not path.exists():
-        raise DataError(f"{path}: file not found")
-    if not path.is_file():
-        raise DataError(f"{path}: not a regular file")
-    return path
-
-
-def _is_gzip(path: Path) -> bool:
-    with open(path, "rb") as f:
-        return f.read(2) == b"\x1f\x8b"
-
-
-def _open(path: Path) -> gzip.GzipFile | io.BufferedReader:
-    return gzip.GzipFile(path, "rb") if _is_gzip(path) else open(path, "rb")
-
-
-def _read_bytes(path: Path, limit: int = -1) -> bytes:
-    """The (decompressed) bytes of a file, or its first ``limit`` bytes; checks text-ness."""
-    try:
-        with _open(path) as f:
-            data = f.read(limit)
-    except (EOFError, OSError, zlib.error) as exc:
-        raise DataError(f"{path}: truncated or corrupt gzip file ({exc})") from None
-    if not data.strip():
-        raise DataError(f"{path}: file is empty")
-    if b"\x00" in data:
-        raise DataError(f"{path}: binary data (NUL bytes), expected a text file")
-    return data
-
-
-def _compression(path: Path) -> str | None:
-    return "gzip" if _is_gzip(path) else None
-
-
 # --------------------------------------------------------------------------- line formats
 
 
@@ -98,7 +59,7 @@ def _scan_for_bad_line(
     """Slow error path: find the first line that does not match the format, and say why."""
     lineno = 0
     try:
-        with _open(path) as f:
+        with open_data(path) as f:
             for lineno, raw in enumerate(f, start=1):
                 try:
                     line = raw.decode("utf-8")
@@ -108,9 +69,11 @@ def _scan_for_bad_line(
                     continue
                 fields = split(line)
                 if len(fields) != n_fields:
+                    empty = len(fields) > n_fields and not fields[-1].strip()
+                    why = "; the last field is empty (a trailing separator)" if empty else ""
                     return DataError(
                         f"{path}: line {lineno}: expected {n_fields} fields ({expected}), "
-                        f"got {len(fields)}: {line.strip()[:80]!r}"
+                        f"got {len(fields)}{why}: {line.strip()[:80]!r}"
                     )
                 for i in int_fields:
                     if problem := _int_problem(fields[i]):
@@ -118,8 +81,8 @@ def _scan_for_bad_line(
                             f"{path}: line {lineno}: field {i + 1} is {problem}: {fields[i][:40]!r}; "
                             f"expected {expected}"
                         )
-    except (EOFError, OSError, zlib.error) as err:
-        return DataError(f"{path}: truncated or corrupt gzip file after line {lineno} ({err})")
+    except (OSError, *GZIP_ERRORS) as err:
+        return os_error(path, err, after_line=lineno)
     return DataError(f"{path}: cannot be read as {expected}: {exc}")
 
 
@@ -142,8 +105,8 @@ def _read_fields(
     columns = n_fields if columns is None else columns
     int_columns = int_fields if int_columns is None else int_columns
     scan = (split, n_fields, int_fields, expected)
-    path = _check_file(path)
-    _read_bytes(path, 1 << 16)  # empty / binary / broken gzip checks with a clear message
+    path = check_file(path)
+    read_bytes(path, 1 << 16)  # empty / binary / broken gzip checks with a clear message
     try:
         df = pd.read_csv(
             path,
@@ -151,9 +114,11 @@ def _read_fields(
             header=None,
             dtype={i: np.int64 for i in int_columns},
             engine="c",
-            compression=_compression(path),
+            compression=compression(path),
             encoding="utf-8",
         )
+    except PermissionError as exc:
+        raise os_error(path, exc) from None
     except _READ_ERRORS as exc:
         raise _scan_for_bad_line(path, *scan, exc) from None
     if df.shape[1] != columns:  # e.g. every line has one field too many: pandas reads it happily
@@ -231,8 +196,8 @@ def read_user_lines(path: PathLike, **filters: Any) -> Interactions:
     Token starts are found with numpy on the raw bytes, so each token's line number is known
     without a Python loop; ``bytes.split`` yields the same tokens in the same order.
     """
-    path = _check_file(path)
-    data = _read_bytes(path)
+    path = check_file(path)
+    data = read_bytes(path)
     buf = np.frombuffer(data, dtype=np.uint8)
     space = np.isin(buf, _WHITESPACE)
     starts = np.flatnonzero(~space & np.concatenate(([True], space[:-1])))
@@ -267,53 +232,6 @@ def _int_problem(token: str | bytes) -> str | None:
     return None
 
 
-# --------------------------------------------------------------------------- named columns
-
-
-def _table_kind(path: Path) -> str:
-    suffixes = [s.lower() for s in path.suffixes if s.lower() != ".gz"]
-    kind = suffixes[-1] if suffixes else ""
-    if kind not in (".csv", ".tsv", ".parquet"):
-        raise DataError(f"{path}: a table must end in .csv, .tsv or .parquet (optionally .gz)")
-    return kind
-
-
-def read_table(
-    path: PathLike,
-    user_col: str = "user_id",
-    item_col: str = "item_id",
-    timestamp_col: str | None = None,
-    **filters: Any,
-) -> Interactions:
-    """CSV / TSV (header row, optionally gzipped) or parquet with named columns."""
-    path = _check_file(path)
-    kind = _table_kind(path)
-    if kind == ".parquet":
-        try:
-            df = pd.read_parquet(path)
-        except ImportError as exc:
-            raise DataError(f"{path}: reading parquet needs pyarrow ({exc})") from None
-        except (ValueError, OSError) as exc:  # pyarrow's ArrowInvalid is a ValueError
-            raise DataError(f"{path}: not a readable parquet file ({exc})") from None
-        return frame_interactions(df, user_col, item_col, timestamp_col, str(path), first_line=None, **filters)
-    _read_bytes(path, 1 << 16)
-    try:
-        # all columns are read: with usecols pandas silently accepts rows with extra fields
-        df = pd.read_csv(
-            path,
-            sep="," if kind == ".csv" else "\t",
-            engine="c",
-            compression=_compression(path),
-            encoding="utf-8",
-        )
-    except (EOFError, zlib.error, OSError) as exc:  # gzip.BadGzipFile is an OSError
-        raise DataError(f"{path}: truncated or corrupt gzip file ({exc})") from None
-    except ValueError as exc:  # ParserError, UnicodeDecodeError
-        msg = str(exc).replace("Error tokenizing data. C error: ", "").strip()
-        raise DataError(f"{path}: cannot be read as a {kind[1:].upper()} table with a header row: {msg}") from None
-    return frame_interactions(df, user_col, item_col, timestamp_col, str(path), first_line=2, **filters)
-
-
 # --------------------------------------------------------------------------- dispatch
 
 FORMATS: dict[str, Callable[..., Interactions]] = {
@@ -331,10 +249,10 @@ def guess_format(path: PathLike) -> str:
     ``::`` -> grouplens; 4 tab separated fields -> udata; every line of the first 200 has 2
     fields -> pairs; lines with 2 or more fields -> user_lines.
     """
-    path = _check_file(path)
+    path = check_file(path)
     if any(s.lower() in (".csv", ".tsv", ".parquet") for s in path.suffixes):
         return "table"
-    lines = [ln for ln in _read_bytes(path, 1 << 16).decode("utf-8", "replace").splitlines()[:200] if ln.strip()]
+    lines = [ln for ln in read_bytes(path, 1 << 16).decode("utf-8", "replace").splitlines()[:200] if ln.strip()]
     if len(lines) > 1:
         lines = lines[:-1]  # the last one may be cut short by the 64 KiB read
     if "::" in lines[0]:

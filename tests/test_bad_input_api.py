@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from pathlib import Path
+
 import pandas as pd
 import pytest
 
@@ -31,3 +33,18 @@ def test_a_history_given_as_a_list_is_read_item_by_item(model: seqrec.Sequential
     out = model.recommend_for_histories({"x": ["10"], "y": [1, 0]}, k=3)
     assert sorted(out[out["user_id"] == "x"]["item_id"]) == [0, 1, 2]  # all but the seen 10
     assert sorted(out[out["user_id"] == "y"]["item_id"]) == [2, 10]  # all but the seen 1 and 0
+
+
+def test_recommend_users_argument_that_is_missing_or_a_directory(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], model: seqrec.SequentialRecommender
+) -> None:
+    from seqrec.cli import main
+
+    saved = model.save(tmp_path / "model.pt")
+    for users, message in [
+        (tmp_path, "is a directory, expected a data file"),
+        (tmp_path / "missing.txt", "file not found"),
+    ]:
+        rc = main(["recommend", "--model", str(saved), "--users", str(users), "--out", str(tmp_path / "r.csv")])
+        err = capsys.readouterr().err
+        assert rc == 2 and err.startswith("seqrec: error: --users: ") and message in err and "--users all" in err

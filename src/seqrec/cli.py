@@ -61,9 +61,12 @@ def _read_users(spec: str, user_col: str) -> list[str] | None:
         return None
     import pandas as pd
 
-    path = Path(spec)
-    if not path.is_file():
-        raise FileNotFoundError(f"{path}: users file not found (or pass --users all)")
+    from seqrec.data.files import check_file
+
+    try:
+        path = check_file(spec)  # missing, a directory, a pipe or unreadable: said as such
+    except DataError as error:
+        raise DataError(f"--users: {error} (or pass --users all)") from None
     suffixes = [s.lower() for s in path.suffixes]
     if ".csv" in suffixes or ".tsv" in suffixes or ".parquet" in suffixes:
         if ".parquet" in suffixes:

@@ -16,14 +16,18 @@ def test_markdown_and_csv_have_the_same_columns_in_the_same_order(make_run: Make
     make_run("sasrec-bce", ks=[5, 10, 100], loss="bce")
     make_run("other", dataset="synthetic")
     rows = summarise(find_runs([tmp_path / "runs"]))
-    spec = columns(rows)
+    every = columns(rows)
+    spec = [c for c in every if not c.csv_only]  # the markdown's columns
     markdown = [[cell.strip() for cell in line.strip("|").split("|")] for line in to_markdown(rows).splitlines()]
     table = list(csv.reader(io.StringIO(to_csv(rows))))
     assert markdown[0] == [c.header for c in spec]
-    # the CSV: the spec's keys in the same order, each metric followed by its spread over seeds
-    assert table[0] == [key for c in spec for key in ((c.key, c.key + " std") if c.std else (c.key,))]
+    # the CSV: every column's key in the same order (the markdown's plus the csv-only ones),
+    # each metric followed by its spread over seeds
+    assert table[0] == [key for c in every for key in ((c.key, c.key + " std") if c.std else (c.key,))]
+    assert [c.key for c in every if c.csv_only] == ["key", "hr@10 vs paper", "paper best_epoch"]
     assert len(markdown) - 2 == len(table) - 1 == len(rows)
-    spread = [i for i, key in enumerate(table[0]) if key.endswith(" std")]
+    csv_only = {c.key for c in every if c.csv_only}
+    spread = [i for i, key in enumerate(table[0]) if key.endswith(" std") or key in csv_only]
     for md_row, csv_row in zip(markdown[2:], table[1:], strict=True):
         values = [cell for i, cell in enumerate(csv_row) if i not in spread]
         assert len(md_row) == len(values) == len(spec)

@@ -16,7 +16,7 @@ def test_write_report_leaves_no_temporary_files(make_run: MakeRun, tmp_path: Pat
     assert (
         (out / "results.csv")
         .read_text(encoding="utf-8")
-        .startswith("dataset,model,hr@10,hr@10 std,ndcg@10,ndcg@10 std,mrr,mrr std,")
+        .startswith("dataset,model,key,hr@10,hr@10 std,ndcg@10,ndcg@10 std,mrr,mrr std,")
     )
     assert not [p.name for p in out.iterdir() if p.name.endswith(".tmp")]
 

@@ -23,6 +23,7 @@ class Column:
     key: str
     fmt: str = ""  # format() spec of the value in markdown, e.g. ".4f"
     std: bool = False  # markdown shows "mean ± std" when the row averages several seeds
+    csv_only: bool = False  # a machine-readable column the markdown table leaves out
 
     def text(self, row: dict[str, Any]) -> str:
         """The markdown cell: the formatted value (± std over seeds), or "-" when missing."""
@@ -58,6 +59,7 @@ def columns(rows: list[dict[str, Any]]) -> list[Column]:
     return [
         Column("dataset", "dataset"),
         Column("model", "model"),
+        Column("key", "key", csv_only=True),
         *metrics,
         Column("best epoch", "best_epoch", ".0f"),
         Column("epochs", "epochs", ".0f"),
@@ -67,7 +69,9 @@ def columns(rows: list[dict[str, Any]]) -> list[Column]:
         Column("paper HR@10", "paper hr@10", ".4f"),
         Column("paper NDCG@10", "paper ndcg@10", ".4f"),
         Column("NDCG@10 vs paper", "ndcg@10 vs paper", "+.1%"),
+        Column("HR@10 vs paper", "hr@10 vs paper", "+.1%", csv_only=True),
         Column("paper s", "paper seconds", ".0f"),
+        Column("paper best epoch", "paper best_epoch", ".0f", csv_only=True),
         Column("seeds", "seeds"),
         Column("status", "status"),
     ]

@@ -12,15 +12,16 @@ from seqrec.report.runs import STD
 
 def to_markdown(rows: list[dict[str, Any]]) -> str:
     """The results table: our metrics, time and memory, then the paper's figures and our difference."""
-    spec = columns(rows)
+    spec = [c for c in columns(rows) if not c.csv_only]
     lines = ["| " + " | ".join(c.header for c in spec) + " |", "|" + "---|" * len(spec)]
     lines += ["| " + " | ".join(c.text(row) for c in spec) + " |" for row in rows]
     return "\n".join(lines) + "\n"
 
 
 def to_csv(rows: list[dict[str, Any]]) -> str:
-    """The same columns as :func:`to_markdown`, headed by their row keys, values unformatted; a
-    metric's spread over seeds (the markdown's "± std") is the column ``"<metric> std"`` beside it."""
+    """The columns of :func:`to_markdown` and the machine-readable ones it leaves out (``csv_only``),
+    headed by their row keys, values unformatted; a metric's spread over seeds (the markdown's
+    "± std") is the column ``"<metric> std"`` beside it."""
     keys = [key for c in columns(rows) for key in ((c.key, c.key + STD) if c.std else (c.key,))]
     buffer = io.StringIO()
     writer = csv.writer(buffer)

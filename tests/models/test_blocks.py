@@ -28,3 +28,16 @@ def test_attention_mask_causal_with_padding() -> None:
     # the padding query sees only itself; real queries see real keys up to themselves
     assert allowed == [[True, False, False], [False, True, False], [False, True, True]]
     assert mask[1, 0] == float("-inf")
+
+
+def test_last_position_attention_in_training_mode_with_dropout() -> None:
+    # the dropout path builds its own [B * H, queries, keys] scores: with last_only there is one query
+    from seqrec.models.blocks import MultiHeadSelfAttention, attention_mask
+
+    torch.manual_seed(0)
+    attention = MultiHeadSelfAttention(8, 2, dropout=0.5).train()
+    x = torch.randn(3, 5, 8)
+    mask = attention_mask(torch.ones(3, 5, dtype=torch.bool), causal=True)
+    assert attention(x, mask, last_only=True).shape == (3, 1, 8)
+    attention.dropout = 0.0  # without dropout the last-position shortcut is the full output's last position
+    torch.testing.assert_close(attention(x, mask, last_only=True), attention(x, mask)[:, -1:])

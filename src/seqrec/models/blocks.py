@@ -77,15 +77,15 @@ class MultiHeadSelfAttention(nn.Module):
         if self.training and self.dropout > 0:
             # explicit softmax so that attention dropout uses the fast mask; the mask, the
             # scaling and q k^T in one baddbmm
-            heads = self.heads
-            additive = mask.to(q.dtype).expand(batch, heads, length, length).reshape(batch * heads, length, length)
+            heads, keys = self.heads, k.shape[2]  # queries: length (1 with last_only), keys: L
+            additive = mask.to(q.dtype).expand(batch, heads, length, keys).reshape(batch * heads, length, keys)
             scores = torch.baddbmm(
                 additive,
                 q.reshape(batch * heads, length, size),
-                k.reshape(batch * heads, length, size).transpose(1, 2),
+                k.reshape(batch * heads, keys, size).transpose(1, 2),
                 alpha=size**-0.5,
-            )  # [B * H, L, L]
-            weights = torch.softmax(scores, dim=-1).view(batch, heads, length, length)
+            )  # [B * H, L or 1, L]
+            weights = torch.softmax(scores, dim=-1).view(batch, heads, length, keys)
             kept = weights * keep_mask(weights.shape, self.dropout, weights.device)
             y = (kept @ v) * (1.0 / (1.0 - self.dropout))  # [B, H, L, Dh]
         else:

@@ -198,6 +198,15 @@ class SequentialRecommender(Recommending):
             raise ValueError(f"this {type(self).__name__} is not fitted yet: call fit() or load() first")
         return self.model_, self.data_, self.popularity_
 
+    def similar_items(
+        self, items: Any = None, k: int = 10, metric: str = "dot", on_unknown: str = "error"
+    ) -> pd.DataFrame:
+        """Items nearest to each of ``items`` by output embeddings; see :func:`seqrec.similar.similar_items`."""
+        from seqrec.similar import similar_items
+
+        model, data, _ = self._fitted()
+        return similar_items(model, data, items, k, metric, on_unknown, self.item_col)
+
     # ------------------------------------------------------------------ files
 
     def save(self, path: str | Path) -> Path:

@@ -1,4 +1,4 @@
-"""Command line: ``seqrec train | reproduce | report | recommend | evaluate | datasets``."""
+"""Command line: ``seqrec train | reproduce | report | recommend | similar | evaluate | datasets``."""
 
 from __future__ import annotations
 
@@ -59,56 +59,96 @@ def _read_users(spec: str, user_col: str) -> list[str] | None:
     """``all`` -> None (every user); a .csv/.tsv/.parquet file -> its user column; else one id per line."""
     if spec == "all":
         return None
-    import pandas as pd
-
     from seqrec.data.files import check_file
 
     try:
         path = check_file(spec)  # missing, a directory, a pipe or unreadable: said as such
     except DataError as error:
         raise DataError(f"--users: {error} (or pass --users all)") from None
+    return _read_ids(path, "user", user_col)
+
+
+def _read_ids(path: Path, what: str, own_col: str) -> list[str]:
+    """Ids as text: a .csv/.tsv/.parquet file's ``own_col``, ``what`` or ``what_id`` column, else one per line."""
+    import pandas as pd
+
     suffixes = [s.lower() for s in path.suffixes]
     if ".csv" in suffixes or ".tsv" in suffixes or ".parquet" in suffixes:
         if ".parquet" in suffixes:
-            table = pd.read_parquet(path).astype(str)
+            try:
+                table = pd.read_parquet(path).astype(str)
+            except ImportError:
+                raise ValueError(f"{path}: reading parquet needs pyarrow (pip install 'seqrec[parquet]')") from None
         else:
             table = pd.read_csv(path, sep="\t" if ".tsv" in suffixes else ",", dtype=str)
-        column = next((c for c in (user_col, "user", "user_id") if c in table.columns), None)
+        column = next((c for c in (own_col, what, f"{what}_id") if c in table.columns), None)
         if column is None:
-            raise ValueError(f"{path}: no user column ({user_col!r}, 'user' or 'user_id'); has {list(table.columns)}")
+            names = f"{own_col!r}, {what!r} or {what + '_id'!r}"
+            raise ValueError(f"{path}: no {what} column ({names}); has {list(table.columns)}")
         return table[column].dropna().tolist()
     lines = path.read_text(encoding="utf-8").splitlines()
     return [line.strip() for line in lines if line.strip()]
 
 
+def _read_items(spec: str | None, flag: str, item_col: str) -> list[str] | None:
+    """``--items`` / ``--exclude``: None when not given, else the item ids of the file."""
+    if spec is None:
+        return None
+    from seqrec.data.files import check_file
+
+    try:
+        path = check_file(spec)
+    except DataError as error:
+        raise DataError(f"{flag}: {error}") from None
+    return _read_ids(path, "item", item_col)
+
+
 def _recommend(args: argparse.Namespace) -> int:
+    from typing import Any
+
     from seqrec.api import load
-    from seqrec.io import replace_atomic
+    from seqrec.batch import write_recommendations
     from seqrec.runs import load_run
 
     out = Path(args.out)
     if out.is_dir():
         raise IsADirectoryError(errno.EISDIR, "is a directory; --out names the file to write", str(out))
+    if args.chunk_users < 1:
+        raise ValueError(f"--chunk-users must be at least 1, got {args.chunk_users}")
     if Path(args.model).is_dir():
         model = load_run(args.model, args.device, args.allow_changed_data, args.allow_unfinished)
     else:
         model = load(args.model, args.device)
     users = _read_users(args.users, model.user_col)
-    table = model.recommend(users, k=args.k, filter_seen=not args.keep_seen, on_unknown=args.on_unknown)
-    table.columns = ["user", "item", "score", "rank"]
-    out.parent.mkdir(parents=True, exist_ok=True)
+    lists: dict[str, Any] = {"items": _read_items(args.items, "--items", model.item_col)}
+    lists["exclude"] = _read_items(args.exclude, "--exclude", model.item_col)
+    rows, n_users = write_recommendations(
+        model,
+        users,
+        out,
+        k=args.k,
+        chunk_users=args.chunk_users,
+        filter_seen=not args.keep_seen,
+        on_unknown=args.on_unknown,
+        **{key: ids for key, ids in lists.items() if ids is not None},  # only the flags given
+    )
+    print(f"{rows} recommendations for {n_users} users written to {out}")
+    return 0
 
-    def write(tmp: Path) -> None:
-        if out.suffix.lower() != ".parquet":
-            table.to_csv(tmp, index=False, sep="\t" if out.suffix.lower() == ".tsv" else ",")
-            return
-        try:
-            table.to_parquet(tmp, index=False)
-        except ImportError as error:
-            raise ValueError(f"{out}: writing parquet needs pyarrow (pip install 'seqrec[parquet]'): {error}") from None
 
-    replace_atomic(out, write)
-    print(f"{len(table)} recommendations for {table['user'].nunique()} users written to {out}")
+def _similar(args: argparse.Namespace) -> int:
+    from seqrec.similar import similar_command
+
+    options = (args.on_unknown, args.device, args.allow_changed_data, args.allow_unfinished)
+    print(similar_command(args.model, args.items, args.k, args.metric, args.out, *options))
+    return 0
+
+
+def _export(args: argparse.Namespace) -> int:
+    from seqrec.export import export
+
+    manifest = export(args.model, args.out, args.force)
+    print(f"exported {manifest['shapes']['items.npy'][0]} items to {args.out}")
     return 0
 
 
@@ -214,15 +254,43 @@ def build_parser() -> argparse.ArgumentParser:
         default="error",
         help="users not in the data: fail (default), most popular items, or leave out",
     )
+    recommend.add_argument("--items", metavar="FILE", help="recommend only these items (one id per line, CSV/parquet)")
+    recommend.add_argument("--exclude", metavar="FILE", help="never recommend these items (same formats as --items)")
+    recommend.add_argument(
+        "--chunk-users",
+        type=int,
+        default=10_000,
+        metavar="N",
+        help="users scored and written per chunk; memory grows with N, not with the users (default: 10000)",
+    )
     recommend.add_argument("--device", default=None, help="torch device (default: the run's)")
     _allow_flags(recommend)
     recommend.set_defaults(handler=_recommend)
+
+    similar = commands.add_parser("similar", help="nearest items to items by the model's output embeddings")
+    similar.add_argument("--model", required=True, help="a `seqrec train` run directory or a saved model file")
+    similar.add_argument("--items", default="all", help="'all', a file with one item id per line, or a CSV/parquet")
+    similar.add_argument("--k", type=int, default=10, help="similar items per item (default: 10)")
+    similar.add_argument("--metric", choices=["dot", "cosine"], default="dot", help="score (default: dot)")
+    similar.add_argument("--out", required=True, help="output .csv, .tsv or .parquet (item, similar_item, score, rank)")
+    similar.add_argument(
+        "--on-unknown", choices=["error", "skip"], default="error", help="items not in the model: fail or leave out"
+    )
+    similar.add_argument("--device", default=None, help="torch device (default: the run's)")
+    _allow_flags(similar)
+    similar.set_defaults(handler=_similar)
 
     evaluate = commands.add_parser("evaluate", help="re-score a run on its split and print the metrics as JSON")
     evaluate.add_argument("--model", required=True, help="a `seqrec train` run directory")
     evaluate.add_argument("--device", default=None, help="torch device (default: the run's)")
     _allow_flags(evaluate)
     evaluate.set_defaults(handler=_evaluate)
+
+    export = commands.add_parser("export", help="write encoder.onnx, items.npy, ids.json for serving with onnxruntime")
+    export.add_argument("--model", required=True, help="a `seqrec train` run directory or a saved model file")
+    export.add_argument("--out", required=True, help="directory to write (refused if it exists and is not empty)")
+    export.add_argument("--force", action="store_true", help="replace an earlier export in --out")
+    export.set_defaults(handler=_export)
     return parser
 
 

@@ -48,7 +48,7 @@ class ModelConfig:
     # every model checks its own switches (see seqrec.models)
     variant: str = ""
     block: str = "pre_norm"  # pre_norm | sasrec_pytorch
-    init: str = "xavier"  # xavier | normal (N(0, 0.02))
+    init: str = "xavier"  # xavier | normal (N(0, 0.02)) | normal_torch_mha (normal, attention input Xavier-uniform)
     positions: str = "from_end"  # from_end | from_start (counted from the window's first item); BERT4Rec too
 
 

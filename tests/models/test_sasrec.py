@@ -94,3 +94,25 @@ def test_unknown_variant_is_rejected() -> None:
         SASRec(10, block="post_lm")
     with pytest.raises(ValueError, match="positions"):
         SASRec(10, positions="middle")
+
+
+def test_normal_torch_mha_init_on_a_catalog_of_beautys_size() -> None:
+    # Beauty: 54,542 items, hidden 64. N(0, 0.02) for embeddings, feed-forward and attention output;
+    # the packed q/k/v projection [192, 64] Xavier-uniform: bound sqrt(6 / (64 + 192)) = 0.1531,
+    # std bound / sqrt(3) = sqrt(2 / 256) = 0.0884; biases 0, padding row 0, layer norms 1 and 0.
+    torch.manual_seed(0)
+    model = SASRec(54542, hidden=64, blocks=2, max_length=50, init="normal_torch_mha")
+    block = cast(Block, model.blocks[0])
+    assert model.item_embedding.weight[1:].std().item() == pytest.approx(0.02, rel=0.01)
+    assert model.item_embedding.weight[0].abs().sum().item() == 0.0
+    assert model.position_embedding.weight.std().item() == pytest.approx(0.02, rel=0.05)
+    assert block.attention.qkv.weight.std().item() == pytest.approx(0.0884, rel=0.03)
+    assert block.attention.qkv.weight.abs().max().item() <= 0.1531
+    assert block.attention.out.weight.std().item() == pytest.approx(0.02, rel=0.05)
+    for linear in (block.feed_forward[0], block.feed_forward[3]):
+        assert cast(nn.Linear, linear).weight.std().item() == pytest.approx(0.02, rel=0.05)
+    biases = [p for name, p in model.named_parameters() if name.endswith("bias") and "norm" not in name]
+    assert biases and all(b.abs().sum().item() == 0.0 for b in biases)
+    # the default Xavier-normal gives the item table std sqrt(2 / (54543 + 64)) = 0.00605, 3.3x smaller
+    xavier = SASRec(54542, hidden=64, blocks=2, max_length=50)
+    assert xavier.item_embedding.weight[1:].std().item() == pytest.approx(0.00605, rel=0.02)

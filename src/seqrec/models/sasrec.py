@@ -18,7 +18,8 @@ class SASRec(SequenceModel):
     """Kang & McAuley (2018), with the defaults of "Turning Dross Into Gold Loss" on ML-1M.
 
     ``block`` picks the block layout (see ``seqrec.models.blocks.BLOCKS``), ``init`` the weight
-    initialisation (Xavier-normal as SASRec.pytorch, or N(0, 0.02)), ``positions`` where
+    initialisation (Xavier-normal as SASRec.pytorch, N(0, 0.02), or N(0, 0.02) but for the
+    attention input projection), ``positions`` where
     position ids are counted from.
     """
 
@@ -26,7 +27,7 @@ class SASRec(SequenceModel):
     objective = "causal"
     OPTIONS: ClassVar[dict[str, tuple[object, ...]]] = {
         "block": tuple(BLOCKS),
-        "init": ("xavier", "normal"),
+        "init": ("xavier", "normal", "normal_torch_mha"),
         "positions": POSITIONS,
     }
     VARIANTS: ClassVar[dict[str, dict[str, object]]] = {
@@ -60,12 +61,18 @@ class SASRec(SequenceModel):
         self.reset_parameters()
 
     def reset_parameters(self) -> None:
-        """Weight matrices Xavier-normal (SASRec.pytorch) or N(0, 0.02) (BERT, GPT-2); biases
-        zero; padding row zero."""
+        """Weight matrices Xavier-normal (``xavier``, SASRec.pytorch) or N(0, 0.02) (``normal``, BERT,
+        GPT-2); ``normal_torch_mha`` is N(0, 0.02) except the attention's packed query/key/value
+        projection, which keeps ``nn.MultiheadAttention``'s own Xavier-uniform (the code behind
+        "Turning Dross Into Gold Loss" initialises every Linear, Conv1d and Embedding with N(0, 0.02)
+        but never that matrix). Biases zero; padding row zero. On a catalog of 54,542 items the
+        item table's std is about 0.006 with ``xavier`` against 0.02 with the normal inits."""
         for name, parameter in self.named_parameters():
             if parameter.dim() > 1:
                 if self.init == "xavier":
                     nn.init.xavier_normal_(parameter)
+                elif self.init == "normal_torch_mha" and name.endswith("attention.qkv.weight"):
+                    nn.init.xavier_uniform_(parameter)
                 else:
                     nn.init.normal_(parameter, std=0.02)
             elif name.endswith("bias"):

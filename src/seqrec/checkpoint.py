@@ -17,6 +17,7 @@ import torch
 from seqrec.io import safe_load, save_torch_atomic
 
 CHECKPOINT_FORMAT = "seqrec-training-checkpoint-v1"
+OPTIONAL = {"scheduler"}  # fields later versions added; checkpoints of seqrec 0.1.0 lack them
 
 
 @dataclass
@@ -34,6 +35,7 @@ class TrainingState:
     history: list[dict[str, Any]] = field(default_factory=list)
     train_seconds: float = 0.0
     stopped_early: bool = False
+    scheduler: dict[str, Any] | None = None  # the learning-rate schedule's state (None: no schedule)
 
 
 def save_checkpoint(path: Path, state: TrainingState) -> None:
@@ -47,7 +49,7 @@ def load_checkpoint(path: Path) -> TrainingState:
     if not isinstance(raw, dict) or raw.get("format") != CHECKPOINT_FORMAT:
         raise ValueError(f"{path}: not a seqrec training checkpoint")
     names = {f.name for f in dataclasses.fields(TrainingState)}
-    missing = sorted(names - set(raw))
+    missing = sorted(names - set(raw) - OPTIONAL)
     if missing:
         raise ValueError(f"{path}: incomplete seqrec training checkpoint (no {', '.join(missing)})")
-    return TrainingState(**{name: raw[name] for name in names})
+    return TrainingState(**{name: raw[name] for name in names if name in raw})

@@ -60,6 +60,8 @@ class TrainConfig:
     sampler_args: dict[str, Any] = field(default_factory=dict)  # the sampler's own parameters
     negatives: int = 0  # 0: the loss's default (1 for bce, 3000 for sampled_ce)
     lr: float = 1e-3
+    lr_schedule: str = "constant"  # constant | linear | cosine: decay to 0 at the last step of max_epochs
+    warmup_epochs: float = 0.0  # linear warm-up from 0 over this many epochs (fractions allowed)
     weight_decay: float = 0.0
     batch_size: int = 128
     max_epochs: int = 100
@@ -77,6 +79,7 @@ class EvalConfig:
     ks: list[int] = field(default_factory=lambda: [10, 100])
     split: str = "leave_one_out"  # how validation and test targets are held out (seqrec.data.split.SPLITS)
     metric: str = "ndcg@10"  # early-stopping metric on validation
+    every: int = 1  # validate every this many epochs (and after the last); patience still counts epochs
     valid_users: int = 10000  # at most this many validation users (a seeded random subset)
     filter_seen: bool = True
     batch_size: int = 256

@@ -1,7 +1,9 @@
-"""The training loop: Adam, then either a fixed number of epochs or early stopping on validation.
+"""The training loop: Adam (with an optional learning-rate schedule, see :mod:`seqrec.schedules`),
+then either a fixed number of epochs or early stopping on validation.
 
-With a validation set (``split.valid``), training stops after ``train.patience`` epochs without
-a better ``eval.metric`` and the best epoch's weights are loaded back. Without one (the
+With a validation set (``split.valid``), validated every ``eval.every`` epochs, training stops
+after ``train.patience`` epochs without a better ``eval.metric`` and the best epoch's weights are
+loaded back. Without one (the
 full-history view), it runs exactly ``train.max_epochs`` epochs and keeps the last weights.
 """
 
@@ -32,6 +34,7 @@ from seqrec.evaluation import evaluate
 from seqrec.io import mismatch
 from seqrec.models.base import SequenceModel
 from seqrec.objectives import Objective, SamplerBatch, build_objective
+from seqrec.schedules import make_scheduler
 
 
 @dataclass
@@ -78,8 +81,10 @@ def train_epoch(
     negative_generator: torch.Generator | None = None,
     length_groups: int = 1,
     amp: str = "",
+    scheduler: torch.optim.lr_scheduler.LRScheduler | None = None,
 ) -> float:
-    """One pass over the training users; returns the mean batch loss.
+    """One pass over the training users; returns the mean batch loss. ``scheduler`` (if any) steps
+    after every optimizer step.
 
     ``generator`` orders the batches (and masks them, for cloze); negatives come from
     ``negative_generator`` (the same generator unless given). Under DDP, ``encoder`` is the
@@ -128,6 +133,8 @@ def train_epoch(
                 loss.backward()
             batch_loss += loss.item()
         optimizer.step()
+        if scheduler is not None:
+            scheduler.step()
         total, count = total + batch_loss, count + 1
         progress.set_postfix(loss=f"{total / count:.4f}")
     return total / max(count, 1)
@@ -178,6 +185,9 @@ class _Trainer:
         self.batches = make_batches(model, split, train.batch_size)
         self.valid = None if split.valid is None else validation_subset(split.valid, ev.valid_users, train.seed)
         self.optimizer = torch.optim.Adam(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
+        self.scheduler = make_scheduler(
+            self.optimizer, train.lr_schedule, train.warmup_epochs, train.max_epochs, len(self.batches)
+        )
         self.state = TrainingState(
             model={},
             optimizer={},
@@ -197,6 +207,8 @@ class _Trainer:
         self.optimizer.load_state_dict(state.optimizer)
         torch.set_rng_state(state.torch_rng)
         self.generator.set_state(state.batch_rng)
+        if self.scheduler is not None and state.scheduler is not None:
+            self.scheduler.load_state_dict(state.scheduler)
         self.state = state
 
     def run(
@@ -225,11 +237,13 @@ class _Trainer:
                 self.negative_generator,
                 train.length_groups,
                 train.amp,
+                scheduler=self.scheduler,
             )
             epoch_seconds = time.perf_counter() - started
             started = time.perf_counter()
             metrics: dict[str, float] = {}
-            if self.valid is not None:
+            validated = self.valid is not None and (epoch % ev.every == 0 or epoch == train.max_epochs)
+            if validated and self.valid is not None:
                 data, device = self.split.data, self.device
                 metrics = evaluate(model, data, self.valid, ev.ks, ev.filter_seen, ev.batch_size, device)
             eval_seconds = time.perf_counter() - started
@@ -245,6 +259,8 @@ class _Trainer:
             state.history.append(row)
             if self.valid is None:
                 state.best_epoch = epoch
+            elif not validated:
+                pass  # eval.every > 1: early stopping decides at validated epochs only
             elif metrics[ev.metric] > state.best_metric:
                 state.best_metric, state.best_epoch, state.best_valid = metrics[ev.metric], epoch, metrics
                 state.best_state = copy.deepcopy(model.state_dict())
@@ -255,6 +271,7 @@ class _Trainer:
             if self.checkpoint is not None and self.ctx.is_main:
                 state.model, state.optimizer = model.state_dict(), self.optimizer.state_dict()
                 state.torch_rng, state.batch_rng = torch.get_rng_state(), self.generator.get_state()
+                state.scheduler = None if self.scheduler is None else self.scheduler.state_dict()
                 save_checkpoint(self.checkpoint, state)
             if on_epoch is not None and self.ctx.is_main:
                 on_epoch(row)

@@ -15,6 +15,7 @@ from seqrec.data.split import SPLITS
 from seqrec.devices import check_device
 from seqrec.models import check_model_config
 from seqrec.objectives import check_objective
+from seqrec.schedules import SCHEDULES
 
 
 def _check_train_and_eval(config: Config) -> None:
@@ -40,6 +41,12 @@ def _check_train_and_eval(config: Config) -> None:
             raise ConfigError(f"{key} must be at least {low}, got {value}")
     if not math.isfinite(train.lr) or train.lr <= 0 or not math.isfinite(train.weight_decay) or train.weight_decay < 0:
         raise ConfigError(f"train.lr must be > 0 and train.weight_decay >= 0, got {train.lr} and {train.weight_decay}")
+    if train.lr_schedule not in SCHEDULES:
+        raise ConfigError(f"train.lr_schedule must be one of {', '.join(SCHEDULES)}; got {train.lr_schedule!r}")
+    if not math.isfinite(train.warmup_epochs) or not 0 <= train.warmup_epochs <= train.max_epochs:
+        raise ConfigError(f"train.warmup_epochs must be in [0, train.max_epochs], got {train.warmup_epochs}")
+    if ev.every < 1:
+        raise ConfigError(f"eval.every must be at least 1, got {ev.every}")
     if train.amp not in ("", "bf16"):
         raise ConfigError(f'train.amp must be "" or "bf16", got {train.amp!r}')
     check_device(train.device)

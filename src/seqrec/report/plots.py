@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from seqrec.report.columns import metric_order
 from seqrec.report.runs import Run
@@ -10,10 +11,15 @@ from seqrec.report.runs import Run
 
 def curve_metric(runs: list[Run]) -> str:
     """The validation metric to plot: ndcg@10, else the smallest-k ndcg@k every logged run has."""
-    logged = [set(run.log[0]["valid"]) for run in runs if run.log]
+    logged = [set(rows[0]["valid"]) for run in runs if (rows := validated(run))]
     common = set.intersection(*logged) if logged else set()
     ndcgs = sorted((name for name in common if name.startswith("ndcg@")), key=metric_order)
     return "ndcg@10" if "ndcg@10" in common or not ndcgs else ndcgs[0]
+
+
+def validated(run: Run) -> list[dict[str, Any]]:
+    """The log rows with validation metrics (with ``eval.every > 1`` not every epoch has them)."""
+    return [row for row in run.log if row.get("valid")]
 
 
 def plot_curves(runs: list[Run], path: Path) -> bool:
@@ -29,12 +35,13 @@ def plot_curves(runs: list[Run], path: Path) -> bool:
     ylabel = f"validation {metric.upper()}"
     figure, (by_time, by_epoch) = plt.subplots(1, 2, figsize=(12, 4.5))
     for run in runs:
-        if not run.log:
+        rows = validated(run)
+        if not rows:
             continue
-        values = [row["valid"][metric] for row in run.log]
+        values = [row["valid"][metric] for row in rows]
         label = f"{run.label} ({run.dataset}, {run.path.name})"
-        by_time.plot([row["elapsed_seconds"] for row in run.log], values, label=label)
-        by_epoch.plot([row["epoch"] for row in run.log], values, label=label)
+        by_time.plot([row["elapsed_seconds"] for row in rows], values, label=label)
+        by_epoch.plot([row["epoch"] for row in rows], values, label=label)
     by_time.set(xlabel="training seconds (incl. validation)", ylabel=ylabel, title="quality vs time")
     by_epoch.set(xlabel="epoch", ylabel=ylabel, title="quality vs epochs")
     for axes in (by_time, by_epoch):

@@ -7,7 +7,7 @@ import torch
 
 from seqrec.config import ConfigError, TrainConfig
 from seqrec.objectives import SAMPLERS, Negatives, SamplerBatch, build_objective, resolved_negatives
-from seqrec.objectives.samplers import UniformSampler, UnseenSampler
+from seqrec.objectives.samplers import UniformSampler, UnseenSampler, unseen_negatives
 
 
 def batch(seen: torch.Tensor, targets: torch.Tensor) -> SamplerBatch:
@@ -104,3 +104,40 @@ def test_sampler_parameters_come_from_sampler_args_and_prepare_sees_training_cou
         assert counts == {1: 1, 2: 1, 3: 1, 4: 0}
     finally:
         del SAMPLERS["popular-test"]
+
+
+def test_unseen_draw_by_rejection_is_uniform_distinct_and_never_seen() -> None:
+    from seqrec.objectives.samplers import rejection_draws, unseen_negatives_by_rejection
+
+    # 40 items; row 0 has seen items 1..8 (32 unseen), row 1 none (40 unseen); n = 5 <= 32 / 4
+    seen = torch.zeros(2, 41, dtype=torch.bool)
+    seen[0, 1:9] = True
+    generator = torch.Generator().manual_seed(0)
+    counts = torch.zeros(2, 41)
+    trials = 4000
+    for _ in range(trials):
+        picked = unseen_negatives_by_rejection(seen, 5, generator, rejection_draws(40, 32, 5))
+        assert picked is not None and picked.shape == (2, 5)
+        assert all(len(set(row.tolist())) == 5 for row in picked)  # distinct within a row
+        assert int(picked.min()) >= 1 and not seen.gather(1, picked).any()  # no padding, nothing seen
+        counts.scatter_add_(1, picked, torch.ones_like(picked, dtype=torch.float))
+    # each unseen item is expected 5/32 * 4000 = 625 times in row 0 and 5/40 * 4000 = 500 in row 1;
+    # chi-square over 32 (40) cells with 31 (39) degrees of freedom: 99.9% quantiles 61.1 (72.1)
+    for row, unseen, expected, bound in ((0, slice(9, 41), 625.0, 61.1), (1, slice(1, 41), 500.0, 72.1)):
+        observed = counts[row, unseen]
+        assert observed.sum().item() == trials * 5
+        assert ((observed - expected) ** 2 / expected).sum().item() < bound
+    assert counts[0, :9].sum().item() == 0
+
+
+def test_unseen_draw_falls_back_when_candidates_run_short() -> None:
+    from seqrec.objectives.samplers import unseen_negatives_by_rejection
+
+    seen = torch.zeros(1, 41, dtype=torch.bool)
+    # 5 candidates out of 40 items hold 5 distinct ones with probability 40*39*38*37*36 / 40^5 = 0.77:
+    # the other draws come back None, for the caller to draw by keys instead
+    results = [unseen_negatives_by_rejection(seen, 5, torch.Generator().manual_seed(s), 5) for s in range(20)]
+    assert any(r is None for r in results) and any(r is not None for r in results)
+    assert all(len(set(r[0].tolist())) == 5 for r in results if r is not None)
+    full = unseen_negatives(seen, 40, torch.Generator().manual_seed(0))  # n above a quarter: the keyed draw
+    assert sorted(full[0].tolist()) == list(range(1, 41))

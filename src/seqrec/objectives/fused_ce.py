@@ -139,3 +139,26 @@ def sampled_cross_entropy(
     per_sequence = 4 * hidden.shape[1] * max(negative.shape[1], 1)
     rows = max(1, chunk_bytes // per_sequence)
     return _SampledCrossEntropy.apply(hidden, positive, negative, valid, negative_valid, rows, target_ids, negative_ids)
+
+
+class _GatherRows(torch.autograd.Function):
+    """``weights[ids]`` whose backward adds the gradient rows with ``index_add_``: on the CPU several
+    times faster than the accumulating ``index_put_`` of plain indexing, for the same sums."""
+
+    @staticmethod
+    def forward(ctx: Any, weights: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+        ctx.save_for_backward(ids)
+        ctx.rows = weights.shape[0]
+        return weights[ids]  # [*ids.shape, D]
+
+    @staticmethod
+    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
+        (ids,) = ctx.saved_tensors
+        grad = grad_output.new_zeros(ctx.rows, grad_output.shape[-1])  # [I + 1, D]
+        grad.index_add_(0, ids.reshape(-1), grad_output.reshape(-1, grad_output.shape[-1]))
+        return grad, None
+
+
+def gather_rows(weights: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
+    """``weights[ids]`` ([*ids.shape, D]) with a fast backward into ``weights``."""
+    return _GatherRows.apply(weights, ids)

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from seqrec.objectives.fused_ce import linear_cross_entropy, sampled_cross_entropy
+from seqrec.objectives.fused_ce import gather_rows, linear_cross_entropy, sampled_cross_entropy
 from seqrec.objectives.samplers import Negatives, Shape
 
 
@@ -59,8 +59,8 @@ def sampled_ce_loss(
     ids = (targets, negatives) if may_hit_targets else (None, None)
     return sampled_cross_entropy(
         hidden,
-        weights[targets],
-        weights[negatives],
+        gather_rows(weights, targets),
+        gather_rows(weights, negatives),
         targets > 0,
         negatives != 0,
         target_ids=ids[0],

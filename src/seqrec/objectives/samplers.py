@@ -95,14 +95,53 @@ def unseen_negatives(seen: torch.Tensor, n: int, generator: torch.Generator) -> 
 
     ``seen`` is [B, I + 1] with column 0 (padding) treated as seen. A row with fewer than
     ``n`` unseen items gets 0 (padding, "no negative") in the slots it cannot fill.
-    Returns [B, n].
+    Returns [B, n]. When ``n`` is a small share of every row's unseen items (a large catalog),
+    the draw is by rejection (a few more than ``n`` candidates per row, no [B, I + 1] work);
+    otherwise by sorting random keys over the whole catalog. Both are exact.
     """
+    n = min(n, seen.shape[1] - 1)
+    unseen = seen.shape[1] - 1 - int(seen[:, 1:].sum(1).max()) if len(seen) else 0  # the fewest unseen items
+    if 0 < n <= unseen // 4:
+        picked = unseen_negatives_by_rejection(seen, n, generator, rejection_draws(seen.shape[1] - 1, unseen, n))
+        if picked is not None:
+            return picked
+    return unseen_negatives_by_keys(seen, n, generator)
+
+
+def unseen_negatives_by_keys(seen: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+    """``unseen_negatives`` by the ``n`` smallest of uniform random keys, seen items keyed out: [B, n]."""
     keys = torch.rand(seen.shape, generator=generator, device=seen.device)  # [B, I + 1]
     keys[:, 0] = 2.0
-    keys[seen] = 2.0
+    keys.masked_fill_(seen, 2.0)
     n = min(n, seen.shape[1] - 1)
     picked_keys, picked = torch.topk(keys, n, dim=1, largest=False)  # [B, n]
     return torch.where(picked_keys < 2.0, picked, torch.zeros_like(picked))
+
+
+def rejection_draws(n_items: int, unseen: int, n: int) -> int:
+    """Candidates per row for ``n`` distinct unseen items: 1.15 x the expected I ln(U / (U - n)), + 32."""
+    return math.ceil(1.15 * n_items * math.log(unseen / (unseen - n)) + 32)
+
+
+def unseen_negatives_by_rejection(
+    seen: torch.Tensor, n: int, generator: torch.Generator, draws: int
+) -> torch.Tensor | None:
+    """``unseen_negatives`` from ``draws`` uniform candidates per row with replacement: seen items and
+    repeats dropped, the first ``n`` kept. The first occurrences of an i.i.d. uniform stream over
+    the unseen items are a uniformly random ordering of them, so the first ``n`` are a uniform
+    ``n``-subset. None when some row got fewer than ``n`` (the caller draws another way)."""
+    rows = seen.shape[0]
+    candidates = torch.randint(1, seen.shape[1], (rows, draws), generator=generator, device=seen.device)  # [B, m]
+    fresh = ~seen.gather(1, candidates)  # [B, m]: not a seen item
+    ordered, order = candidates.sort(dim=1, stable=True)  # [B, m]: equal items keep their draw order
+    repeat = torch.zeros_like(fresh)
+    repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]  # a later copy of the item before it
+    first = torch.empty_like(fresh).scatter_(1, order, ~repeat)  # [B, m], back in draw order
+    keep = fresh & first
+    rank = keep.cumsum(1)  # [B, m]: 1-based position among the kept candidates
+    if int(rank[:, -1].min()) < n:
+        return None
+    return candidates[keep & (rank <= n)].view(rows, n)  # row-major: each row's first n, in draw order
 
 
 class UniformSampler(Sampler):

@@ -84,7 +84,7 @@ def test_changed_data_is_refused_unless_allowed(tmp_path: Path, capsys: pytest.C
     assert recommend(run, tmp_path, "--allow-changed-data") == 0
     assert "seqrec: warning:" in capsys.readouterr().err
     assert main(["evaluate", "--model", str(run), "--allow-changed-data"]) == 0
-    assert set(evaluate_run(run, allow_changed_data=True)) == {"valid", "test", "popularity_test"}
+    assert set(evaluate_run(run, allow_changed_data=True)) == {"valid", "test", "popularity_test", "beyond_accuracy"}
 
 
 def test_resume_on_changed_data_is_refused_unless_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

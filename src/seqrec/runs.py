@@ -20,6 +20,7 @@ from typing import Any, TextIO
 import torch
 
 from seqrec import distributed
+from seqrec.beyond_accuracy import beyond_accuracy, top_k_lists
 from seqrec.checkpoint import load_checkpoint
 from seqrec.config import Config, load_config, to_toml
 from seqrec.data.interactions import DataError, Interactions, item_counts
@@ -159,11 +160,13 @@ def _train_and_test(
     test = evaluate(model, data, split.test, ev.ks, ev.filter_seen, ev.batch_size, device)
     test_seconds = time.perf_counter() - started
     popularity = evaluate(popularity_baseline(split), data, split.test, ev.ks, ev.filter_seen)
+    beyond = beyond_accuracy_of_test(model, split, config, device)
     epochs = len(result.history)
     metrics = {
         "valid": result.best_valid,
         "test": test,
         "popularity_test": popularity,
+        "beyond_accuracy": beyond,
         "best_epoch": result.best_epoch,
         "epochs": epochs,
         "stopped_early": result.stopped_early,
@@ -241,7 +244,19 @@ def evaluate_run(
         "valid": evaluate(model, data, valid, ev.ks, ev.filter_seen, ev.batch_size, dev),
         "test": evaluate(model, data, split.test, ev.ks, ev.filter_seen, ev.batch_size, dev),
         "popularity_test": evaluate(popularity_baseline(split), data, split.test, ev.ks, ev.filter_seen),
+        "beyond_accuracy": beyond_accuracy_of_test(model, split, config, dev),
     }
+
+
+def beyond_accuracy_of_test(
+    model: SequenceModel, split: Split, config: Config, device: torch.device
+) -> dict[str, float]:
+    """Coverage, novelty and average popularity of the test users' top-K lists (see seqrec.beyond_accuracy)."""
+    assert split.test is not None
+    ev, data = config.eval, split.data
+    lists = top_k_lists(model, data, split.test, max(ev.ks), ev.filter_seen, ev.batch_size, device)
+    counts = item_counts(data.items, *split.train_offsets, data.n_items)
+    return beyond_accuracy(lists, counts, ev.ks)
 
 
 def popularity_baseline(split: Split) -> Popularity:

@@ -85,10 +85,13 @@ def _position(group: tuple[str, str]) -> tuple[str, int]:
 
 
 def _test_metrics(done: list[Run]) -> dict[str, list[float]]:
-    """Each test metric any of the runs has, with its values over the runs that have it."""
+    """Each test metric any of the runs has (ranking and beyond-accuracy), with its values over the
+    runs that have it."""
     values: dict[str, list[float]] = {}
     for run in done:
-        for name, value in run.metrics["test"].items():  # type: ignore[index]
+        assert run.metrics is not None
+        measured = {**run.metrics["test"], **run.metrics.get("beyond_accuracy", {})}
+        for name, value in measured.items():
             values.setdefault(name, []).append(value)
     return values
 

@@ -70,3 +70,16 @@ def test_with_validation_the_best_epoch_weights_come_back() -> None:
     assert len(result.history) == 4 and result.best_epoch in best
     for key, value in model.state_dict().items():
         torch.testing.assert_close(value, best[result.best_epoch][key], rtol=0, atol=0)
+
+
+def test_full_softmax_without_the_users_history_trains() -> None:
+    # train.loss_args.exclude_seen reaches the loss through the loop (the seen items of each batch row)
+    data, config = small_data(), small_config(epochs=2)
+    config.train.loss, config.train.loss_args = "ce", {"exclude_seen": True}
+    result = fit(build_model(config.model, data.n_items, seed=0), leave_one_out(data), config)
+    plain = small_config(epochs=2)
+    plain.train.loss = "ce"
+    reference = fit(build_model(plain.model, data.n_items, seed=0), leave_one_out(data), plain)
+    losses = [row["loss"] for row in result.history]
+    assert all(np.isfinite(losses)) and len(losses) == 2
+    assert losses[0] < reference.history[0]["loss"]  # fewer competitors in each softmax: a lower loss

@@ -122,11 +122,12 @@ def train_epoch(
                 with autocast(device, amp):
                     hidden = encode(part_inputs.to(device))  # [b, l, D]
                 loss = (
-                    objective.loss(  # in float32, outside autocast
+                    objective.compute_loss(  # in float32, outside autocast
                         hidden.float(),
                         model.output_embeddings(),
                         part_targets.to(device),
                         None if negatives is None else negatives.to(device),
+                        seen,
                     )
                     * share
                 )

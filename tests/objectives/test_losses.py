@@ -142,7 +142,7 @@ def test_chunk_rows_follow_the_memory_budget_with_a_floor() -> None:
 
 
 def test_unknown_loss_lists_known_names() -> None:
-    with pytest.raises(ConfigError, match="known: bce, ce, sampled_ce"):
+    with pytest.raises(ConfigError, match="known: bce, ce, gbce, sampled_ce"):
         loss_class("softmax")
 
 

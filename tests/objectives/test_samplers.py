@@ -44,11 +44,13 @@ def test_objective_defaults_and_mismatches() -> None:
         build_objective(TrainConfig(loss="sampled_ce", sampler="uniform"))
     with pytest.raises(ConfigError, match="loss 'ce' uses no negatives"):
         build_objective(TrainConfig(loss="ce", sampler="unseen"))
-    with pytest.raises(ConfigError, match="unknown train.sampler 'popular'; known: uniform, unseen"):
+    with pytest.raises(
+        ConfigError, match="unknown train.sampler 'popular'; known: in_batch, mixed, popularity, uniform, unseen"
+    ):
         build_objective(TrainConfig(loss="bce", sampler="popular"))
     with pytest.raises(ConfigError, match="train.loss_args: loss 'ce' has no parameter"):
         build_objective(TrainConfig(loss="ce", loss_args={"t": 0.5}))
-    assert sorted(SAMPLERS) == ["uniform", "unseen"]
+    assert sorted(SAMPLERS) == ["in_batch", "mixed", "popularity", "uniform", "unseen"]
 
 
 def test_sampler_parameters_come_from_sampler_args_and_prepare_sees_training_counts() -> None:

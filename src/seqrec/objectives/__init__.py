@@ -7,6 +7,7 @@ rejects combinations that cannot work before anything runs.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import torch
@@ -39,6 +40,22 @@ class Objective:
 
     def draw(self, batch: SamplerBatch, generator: torch.Generator) -> Negatives | None:
         return None if self.sampler is None else self.sampler.draw(batch, generator)
+
+    def compute_loss(
+        self,
+        hidden: torch.Tensor,
+        weights: torch.Tensor,
+        targets: torch.Tensor,
+        negatives: Negatives | None,
+        seen: Callable[[], torch.Tensor] | None = None,
+    ) -> torch.Tensor:
+        """``loss`` on a batch: hidden [B, L, D], weights [I + 1, D], targets [B, L]. ``seen``
+        (() -> [B, I + 1] bool, as in ``SamplerBatch``) is built only for a loss that ``needs_seen``."""
+        if not self.loss.needs_seen:
+            return self.loss(hidden, weights, targets, negatives)
+        if seen is None:
+            raise ValueError(f"loss {self.loss.name!r} needs the sequences' seen items, and none were given")
+        return self.loss(hidden, weights, targets, negatives, seen().to(hidden.device))  # seen [B, I + 1]
 
 
 def loss_class(name: str) -> type[Loss]:

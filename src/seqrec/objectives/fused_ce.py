@@ -25,7 +25,13 @@ def chunk_rows(n_items: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES, min_rows: i
 class _LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def forward(
-        ctx: Any, hidden: torch.Tensor, weights: torch.Tensor, targets: torch.Tensor, rows: int
+        ctx: Any,
+        hidden: torch.Tensor,
+        weights: torch.Tensor,
+        targets: torch.Tensor,
+        rows: int,
+        seen: torch.Tensor | None,
+        sequence: torch.Tensor | None,
     ) -> torch.Tensor:
         n = hidden.shape[0]
         needs_grad = hidden.requires_grad or weights.requires_grad
@@ -37,6 +43,10 @@ class _LinearCrossEntropy(torch.autograd.Function):
             t = targets[begin : begin + rows]  # [n_c]
             logits = h @ weights.T  # [n_c, I]
             target_logit = logits.gather(1, t[:, None])[:, 0]  # [n_c]
+            if seen is not None and sequence is not None:
+                hidden_items = seen[sequence[begin : begin + rows]]  # [n_c, I]: the row's seen items
+                hidden_items[torch.arange(len(t), device=t.device), t] = False  # the target stays
+                logits.masked_fill_(hidden_items, float("-inf"))
             top = logits.max(1, keepdim=True).values  # [n_c, 1]
             probs = logits.sub_(top).exp_()  # unnormalised, in place
             norm = probs.sum(1, keepdim=True)  # [n_c, 1]
@@ -52,17 +62,27 @@ class _LinearCrossEntropy(torch.autograd.Function):
     @staticmethod
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         grad_hidden, grad_weights = ctx.saved_tensors
-        return grad_hidden * grad_output, grad_weights * grad_output, None, None
+        return grad_hidden * grad_output, grad_weights * grad_output, None, None, None, None
 
 
 def linear_cross_entropy(
-    hidden: torch.Tensor, weights: torch.Tensor, targets: torch.Tensor, rows: int | None = None
+    hidden: torch.Tensor,
+    weights: torch.Tensor,
+    targets: torch.Tensor,
+    rows: int | None = None,
+    seen: torch.Tensor | None = None,
+    sequence: torch.Tensor | None = None,
 ) -> torch.Tensor:
-    """Mean of -log softmax(hidden @ weights.T)[target]: hidden [N, D], weights [I, D], targets [N] in 0..I-1."""
+    """Mean of -log softmax(hidden @ weights.T)[target]: hidden [N, D], weights [I, D], targets [N] in 0..I-1.
+
+    With ``seen`` [B, I] (bool, columns as ``weights``' rows) and ``sequence`` [N] (each row's
+    sequence in 0..B-1), a row's seen items other than its target get logit -inf: the mask is
+    built one chunk of rows at a time, never N x I.
+    """
     if hidden.shape[0] == 0:
         return hidden.sum() * 0.0
     rows = rows or chunk_rows(weights.shape[0])
-    return _LinearCrossEntropy.apply(hidden, weights, targets, rows)
+    return _LinearCrossEntropy.apply(hidden, weights, targets, rows, seen, sequence)
 
 
 class _SampledCrossEntropy(torch.autograd.Function):
@@ -79,6 +99,7 @@ class _SampledCrossEntropy(torch.autograd.Function):
         rows: int,
         target_ids: torch.Tensor | None,
         negative_ids: torch.Tensor | None,
+        negative_bias: torch.Tensor | None,
     ) -> torch.Tensor:
         n = max(int(valid.sum()), 1)
         grad_hidden, grad_positive, grad_negative = (torch.zeros_like(t) for t in (hidden, positive, negative))
@@ -88,6 +109,8 @@ class _SampledCrossEntropy(torch.autograd.Function):
             h, w_pos, w_neg = hidden[part], positive[part], negative[part]  # [b, L, D], [b, L, D], [b, n, D]
             pos = (h * w_pos).sum(-1)  # [b, L]
             logits = torch.bmm(h, w_neg.transpose(1, 2))  # [b, L, n]
+            if negative_bias is not None:
+                logits.add_(negative_bias[part][:, None, :])  # [b, 1, n]: the same shift at every position
             empty = ~negative_valid[part]  # [b, n]
             if empty.any():
                 logits.masked_fill_(empty[:, None, :], float("-inf"))
@@ -114,7 +137,7 @@ class _SampledCrossEntropy(torch.autograd.Function):
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
         grad_hidden, grad_positive, grad_negative = ctx.saved_tensors
         grads = (grad_hidden * grad_output, grad_positive * grad_output, grad_negative * grad_output)
-        return (*grads, None, None, None, None, None)
+        return (*grads, None, None, None, None, None, None)
 
 
 def sampled_cross_entropy(
@@ -126,6 +149,7 @@ def sampled_cross_entropy(
     chunk_bytes: int = 4 * DEFAULT_CHUNK_BYTES,
     target_ids: torch.Tensor | None = None,
     negative_ids: torch.Tensor | None = None,
+    negative_bias: torch.Tensor | None = None,
 ) -> torch.Tensor:
     """Mean over ``valid`` positions of -log softmax([h.w_pos, h.w_neg_1, ..., h.w_neg_n])[0].
 
@@ -133,12 +157,15 @@ def sampled_cross_entropy(
     (each sequence's shared negatives), valid [B, L] and negative_valid [B, n] booleans.
     With ``target_ids`` [B, L] and ``negative_ids`` [B, n], a negative equal to a position's
     target is left out of that position's softmax (so the target never counts twice).
+    ``negative_bias`` [B, n] (finite) is added to every position's negative logits (logQ correction).
     The [B, L, n] logits exist one chunk of sequences at a time, and their gradients are
     formed in the same pass (as ``linear_cross_entropy`` does for the full catalog).
     """
     per_sequence = 4 * hidden.shape[1] * max(negative.shape[1], 1)
     rows = max(1, chunk_bytes // per_sequence)
-    return _SampledCrossEntropy.apply(hidden, positive, negative, valid, negative_valid, rows, target_ids, negative_ids)
+    return _SampledCrossEntropy.apply(
+        hidden, positive, negative, valid, negative_valid, rows, target_ids, negative_ids, negative_bias
+    )
 
 
 class _GatherRows(torch.autograd.Function):

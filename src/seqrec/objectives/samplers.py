@@ -171,4 +171,100 @@ class UnseenSampler(Sampler):
         return Negatives(items, (-unseen.log())[:, None].expand(items.shape), may_hit_targets=False)  # [B, n]
 
 
-SAMPLERS: dict[str, type[Sampler]] = {cls.name: cls for cls in (UniformSampler, UnseenSampler)}
+class PopularitySampler(Sampler):
+    """``n`` items per sequence, shared by its positions, drawn with replacement with
+    q(j) ∝ count(j)^α (``alpha``, default 1) from the training counts given to ``prepare``.
+
+    Items never seen in training get q = 0 unless α = 0 (then q is uniform over the catalog);
+    padding is never drawn. Per sequence, like ``unseen``, so that it feeds ``sampled_ce``
+    (``logq = true`` corrects for the popularity bias, Yi et al., RecSys 2019).
+    """
+
+    name = "popularity"
+    shape = "per_sequence"
+
+    def __init__(self, n: int, alpha: float = 1.0) -> None:
+        super().__init__(n)
+        if not alpha >= 0:
+            raise ValueError(f"sampler 'popularity': alpha must be at least 0, got {alpha}")
+        self.alpha = alpha
+        self.cdf: torch.Tensor | None = None  # [I + 1] float64, cumulative unnormalised q
+        self.log_q: torch.Tensor | None = None  # [I + 1] float32
+        self.last = 0
+
+    def prepare(self, train_counts: np.ndarray) -> None:
+        counts = torch.as_tensor(np.asarray(train_counts), dtype=torch.float64)  # [I + 1]
+        weight = torch.ones_like(counts) if self.alpha == 0 else counts.clamp(min=0) ** self.alpha  # [I + 1]
+        weight[0] = 0.0  # padding
+        total = float(weight.sum())
+        if not total > 0:
+            raise ValueError("sampler 'popularity': no item has a training count")
+        self.cdf = weight.cumsum(0)  # [I + 1]
+        self.last = int((self.cdf < total).sum())  # the last item with q > 0
+        self.log_q = (weight / total).log().float()  # [I + 1], -inf where q = 0
+
+    def draw(self, batch: SamplerBatch, generator: torch.Generator) -> Negatives:
+        if self.cdf is None or self.log_q is None:
+            raise RuntimeError("sampler 'popularity' drawn before prepare(train_counts)")
+        u = torch.rand((batch.targets.shape[0], self.n), generator=generator, dtype=torch.float64)  # [B, n]
+        # inverse CDF: the first item whose cumulative weight exceeds u * total (zero-weight items
+        # and padding have no width, so they are never picked)
+        items = torch.searchsorted(self.cdf, u * self.cdf[-1], right=True)  # [B, n]
+        items = items.clamp(max=self.last)  # [B, n]: u * total rounded up to total
+        return Negatives(items, self.log_q[items])  # [B, n]
+
+
+def in_batch_negatives(targets: torch.Tensor, n: int, generator: torch.Generator) -> tuple[torch.Tensor, torch.Tensor]:
+    """The distinct targets of a batch (at most ``n``, a uniform subset when more) and the log of
+    their in-batch frequency count / #targets: ([m], [m])."""
+    flat = targets[targets > 0]  # [N]
+    items, counts = torch.unique(flat, return_counts=True)  # [m], [m]
+    if len(items) > n:
+        keep = torch.randperm(len(items), generator=generator)[:n].sort().values  # [n]
+        items, counts = items[keep], counts[keep]
+    return items, (counts.double() / max(len(flat), 1)).log().float()  # [m], [m]
+
+
+class InBatchSampler(Sampler):
+    """The batch's other targets as negatives of every sequence: the distinct targets of the batch
+    (at most ``n``), one list shared by all rows ([B, m], an expanded view), with the in-batch
+    frequency q(j) = count of j among the targets / #targets. A position's own target is in the list,
+    so ``may_hit_targets`` is True and the loss leaves it out there."""
+
+    name = "in_batch"
+    shape = "per_sequence"
+
+    def draw(self, batch: SamplerBatch, generator: torch.Generator) -> Negatives:
+        items, log_q = in_batch_negatives(batch.targets, self.n, generator)  # [m], [m]
+        rows = batch.targets.shape[0]
+        return Negatives(items[None].expand(rows, -1), log_q[None].expand(rows, -1))  # [B, m], no copy
+
+
+class MixedSampler(Sampler):
+    """Mixed negative sampling (Yang et al., WWW 2020): the in-batch list (``InBatchSampler``, off
+    with ``in_batch = false``) followed by ``n`` items per sequence uniform with replacement, each
+    with its own log q: the in-batch frequency, and log(1 / |I|) for the uniform part."""
+
+    name = "mixed"
+    shape = "per_sequence"
+
+    def __init__(self, n: int, in_batch: bool = True) -> None:
+        super().__init__(n)
+        self.in_batch = in_batch
+
+    def draw(self, batch: SamplerBatch, generator: torch.Generator) -> Negatives:
+        rows = batch.targets.shape[0]
+        uniform = uniform_negatives((rows, self.n), batch.n_items, generator)  # [B, n]
+        uniform_log_q = torch.full(uniform.shape, -math.log(batch.n_items))  # [B, n]
+        if not self.in_batch:
+            return Negatives(uniform, uniform_log_q)
+        items, log_q = in_batch_negatives(batch.targets, batch.n_items, generator)  # [m], [m]
+        return Negatives(
+            torch.cat([items[None].expand(rows, -1), uniform], 1),  # [B, m + n]
+            torch.cat([log_q[None].expand(rows, -1), uniform_log_q], 1),  # [B, m + n]
+        )
+
+
+SAMPLERS: dict[str, type[Sampler]] = {
+    cls.name: cls for cls in (UniformSampler, UnseenSampler, PopularitySampler, InBatchSampler, MixedSampler)
+}

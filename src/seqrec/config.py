@@ -78,6 +78,11 @@ class TrainConfig:
 class EvalConfig:
     ks: list[int] = field(default_factory=lambda: [10, 100])
     split: str = "leave_one_out"  # how validation and test targets are held out (seqrec.data.split.SPLITS)
+    # eval.split = "temporal": where the test and validation periods start, each a quantile of all
+    # interaction times in (0, 1) or a timestamp (> 1) in the data's units; 0: not set
+    test_from: float = 0.0
+    valid_from: float = 0.0
+    targets: str = "first"  # temporal split: "first" item after a cut per user, or "all" of them in turn
     metric: str = "ndcg@10"  # early-stopping metric on validation
     every: int = 1  # validate every this many epochs (and after the last); patience still counts epochs
     valid_users: int = 10000  # at most this many validation users (a seeded random subset)

@@ -169,7 +169,7 @@ class SequentialRecommender(Recommending):
         model = build_model(config.model, interactions.n_items)
         split: Split
         if self.validation:
-            split = make_split(config.eval.split, interactions)
+            split = make_split(config.eval.split, interactions, config.eval, "fit() data")
             if split.valid is None or len(split.valid) == 0:
                 raise ValueError(
                     "no user has 3 or more interactions, so there is nothing to validate on; "

@@ -26,6 +26,7 @@ from seqrec.config import Config, load_config, to_toml
 from seqrec.data.interactions import DataError, Interactions, item_counts
 from seqrec.data.loading import load_data
 from seqrec.data.split import Split, make_split
+from seqrec.data.temporal import targets_before_latest_training
 from seqrec.estimator import SequentialRecommender
 from seqrec.evaluation import Popularity, evaluate
 from seqrec.fingerprint import check_data, make_record, read_record, record_header, resolve_data
@@ -76,7 +77,7 @@ def run_experiment(
     load_seconds = time.perf_counter() - started
     if not checked:  # a catalog file that load_data had to fetch first
         check_data(out, record, data_config, allow_changed_data)
-    split = make_split(config.eval.split, data)
+    split = make_split(config.eval.split, data, config.eval, config.data.path or config.data.dataset)
     if split.valid is None or split.test is None or len(split.valid) == 0:
         raise DataError(
             f"{config.data.path or config.data.dataset}: no user has 3 or more interactions, "
@@ -181,6 +182,8 @@ def _train_and_test(
         "processes": world,
         "command": command,
     }
+    if data.timestamps is not None:
+        metrics["leakage"] = {"test_targets_before_latest_training": targets_before_latest_training(split)}
     write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     checkpoint.unlink(missing_ok=True)  # finished: best.pt and metrics.json are the record
     return metrics
@@ -228,7 +231,7 @@ def load_run(
 def evaluate_run(
     run_dir: str | Path, device: str | None = None, allow_changed_data: bool = False, allow_unfinished: bool = False
 ) -> dict[str, dict[str, float]]:
-    """Re-score a run on its leave-one-out split: validation (the trainer's subset), test, popularity test.
+    """Re-score a run on its split (eval.split): validation (the trainer's subset), test, popularity test.
 
     Same weights, data, users and batches as ``seqrec train``, so the figures equal its metrics.json.
     The keywords are those of :func:`load_run`.
@@ -237,7 +240,7 @@ def evaluate_run(
     model, data, _ = est._fitted()
     config = est.config
     ev, dev = config.eval, torch.device(config.train.device)
-    split = make_split(config.eval.split, data)
+    split = make_split(config.eval.split, data, config.eval, config.data.path or config.data.dataset)
     assert split.valid is not None and split.test is not None, f"split {config.eval.split!r} holds nothing out"
     valid = validation_subset(split.valid, ev.valid_users, config.train.seed)
     return {

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import math
 
-from seqrec.config import Config, ConfigError
+from seqrec.config import Config, ConfigError, EvalConfig
 from seqrec.data.split import SPLITS
 from seqrec.devices import check_device
 from seqrec.models import check_model_config
@@ -22,6 +22,7 @@ def _check_train_and_eval(config: Config) -> None:
     train, ev = config.train, config.eval
     if ev.split not in SPLITS:
         raise ConfigError(f"eval.split {ev.split!r} is not a split; known: {', '.join(sorted(SPLITS))}")
+    _check_temporal(ev)
     metrics = {"mrr"} | {f"{m}@{k}" for k in ev.ks for m in ("hr", "ndcg")}
     if ev.metric not in metrics:
         raise ConfigError(f"eval.metric {ev.metric!r} is not computed; choose one of {sorted(metrics)}")
@@ -50,6 +51,28 @@ def _check_train_and_eval(config: Config) -> None:
     if train.amp not in ("", "bf16"):
         raise ConfigError(f'train.amp must be "" or "bf16", got {train.amp!r}')
     check_device(train.device)
+
+
+def _check_temporal(ev: EvalConfig) -> None:
+    """eval.test_from / valid_from / targets: set (and only) for the temporal split, in range, in order."""
+    if ev.targets not in ("first", "all"):
+        raise ConfigError(f'eval.targets must be "first" or "all", got {ev.targets!r}')
+    cuts = {"eval.valid_from": ev.valid_from, "eval.test_from": ev.test_from}
+    if ev.split != "temporal":
+        used = [key for key, value in cuts.items() if value != 0.0] + ["eval.targets"] * (ev.targets != "first")
+        if used:
+            raise ConfigError(f"{used[0]} is used only by eval.split = 'temporal', not {ev.split!r}")
+        return
+    for key, value in cuts.items():
+        if value == 0.0:
+            raise ConfigError(
+                f"{key} must be set for eval.split = 'temporal': a quantile of all interaction times "
+                "in (0, 1) or a timestamp (> 1) in the data's units"
+            )
+        if not math.isfinite(value) or value < 0 or value == 1:
+            raise ConfigError(f"{key} must be a quantile in (0, 1) or a timestamp (> 1), got {value}")
+    if (ev.valid_from < 1) == (ev.test_from < 1) and ev.valid_from >= ev.test_from:
+        raise ConfigError(f"eval.valid_from ({ev.valid_from}) must be before eval.test_from ({ev.test_from})")
 
 
 def check_config(config: Config, source: str = "") -> Config:

@@ -50,17 +50,17 @@ def test_validation_target_is_never_a_training_item() -> None:
 def test_splits_are_chosen_by_name() -> None:
     import pytest
 
-    from seqrec.config import Config, ConfigError
+    from seqrec.config import Config, ConfigError, EvalConfig
     from seqrec.data.split import SPLITS, make_split
     from seqrec.validation import check_config
 
     data = Interactions.from_arrays(np.array([0, 0, 0, 1, 1]), np.array([1, 2, 3, 1, 2]))
-    split = make_split("leave_one_out", data)
+    split = make_split("leave_one_out", data, EvalConfig())
     assert split.test is not None and split.test.targets.tolist() == [3]  # user 0: 1 2 | 3 held out
-    assert sorted(SPLITS) == ["leave_one_out"]
-    with pytest.raises(ValueError, match="unknown split 'random'; known: leave_one_out"):
-        make_split("random", data)
+    assert sorted(SPLITS) == ["leave_one_out", "temporal"]
+    with pytest.raises(ValueError, match="unknown split 'random'; known: leave_one_out, temporal"):
+        make_split("random", data, EvalConfig())
     config = Config()
     config.eval.split = "random"
-    with pytest.raises(ConfigError, match="eval.split 'random' is not a split; known: leave_one_out"):
+    with pytest.raises(ConfigError, match="eval.split 'random' is not a split; known: leave_one_out, temporal"):
         check_config(config)

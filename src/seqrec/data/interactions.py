@@ -23,6 +23,8 @@ class Interactions:
     items: np.ndarray  # [N] int64, internal item ids in 1..n_items
     user_ids: np.ndarray  # [U] raw user ids
     item_ids: np.ndarray  # [n_items + 1] raw item ids; item_ids[0] is a padding placeholder
+    # [N] time of each interaction, aligned with items (so ascending within each user); None: no times
+    timestamps: np.ndarray | None = None
 
     @property
     def n_users(self) -> int:
@@ -70,7 +72,8 @@ class Interactions:
         With timestamps, each user's items are ordered by a stable sort on time (ties keep
         input order); without, input order is kept. ``drop_duplicates`` keeps the first
         (earliest) occurrence of each user-item pair. The minimum-count filters on items and
-        users are applied alternately until neither removes anything.
+        users are applied alternately until neither removes anything. The timestamps of the
+        kept interactions are kept too (``timestamps``, aligned with ``items``).
         """
         users = np.asarray(users)
         items = np.asarray(items)
@@ -115,6 +118,7 @@ class Interactions:
             raise DataError(f"{source}: no interactions left after filtering")
 
         user_codes, item_codes = user_codes[keep], item_codes[keep]
+        kept_times = None if timestamps is None else timestamps[order][keep]  # [N]
         kept_users, user_codes = np.unique(user_codes, return_inverse=True)
         kept_items, item_codes = np.unique(item_codes, return_inverse=True)
         counts = np.bincount(user_codes, minlength=len(kept_users))
@@ -127,6 +131,7 @@ class Interactions:
             items=item_codes.astype(np.int64) + 1,
             user_ids=user_keys[kept_users],
             item_ids=item_ids,
+            timestamps=kept_times,
         )
 
 

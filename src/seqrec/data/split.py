@@ -21,6 +21,28 @@ no items out::
 
     items:      i_1  i_2  ...  i_n
     training:   [------ i_1 .. i_n ------]      validation: -    test: -
+
+The global temporal split (:func:`temporal`, ``eval.split = "temporal"``) cuts the time axis of
+all users at once: the validation period starts at the valid cut, the test period at the test
+cut (``eval.valid_from``, ``eval.test_from``: a quantile of all interaction times in (0, 1), or
+a timestamp, > 1, in the data's own units; datetimes read from text are int64 nanoseconds)::
+
+    time:        ----------------|valid cut----------|test cut------------>
+    user A:      a1  a2  a3      |  a4   a5          |  a6  a7
+      training:  [a1 a2 a3]
+      validation: input a1 a2 a3 -> target a4         (targets = "all": also a1..a4 -> a5)
+      test:       input a1 .. a5 -> target a6         (targets = "all": also a1..a6 -> a7)
+    user B:      b1              |                   |  b2
+      training:  [b1]    validation: -    test: input b1 -> target b2
+    user C:                      |  c1  c2           |  c3
+      training:  -       validation: -    test: input c1 c2 -> target c3
+    user D:                                          |  d1  d2
+      left out: no history before either cut
+
+Training holds only interactions before the valid cut. Validation and test inputs are
+everything before the target, so items of the validation period are test history, never
+training data. A user without any interaction before a cut is left out of that cut's set
+(nothing to predict from). Needs timestamps (:attr:`Interactions.timestamps`).
 """
 
 from __future__ import annotations
@@ -30,7 +52,9 @@ from dataclasses import dataclass
 
 import numpy as np
 
-from seqrec.data.interactions import Interactions
+from seqrec.config import EvalConfig
+from seqrec.data.interactions import DataError, Interactions, gather_ranges
+from seqrec.data.temporal import counts_before, resolve_cut, show_time
 
 
 @dataclass(frozen=True)
@@ -87,13 +111,71 @@ def leave_one_out(data: Interactions) -> LeaveOneOut:
     return LeaveOneOut(data=data, train_end=train_end, valid=valid, test=test)
 
 
-# Splits a config can name (``eval.split``): each returns validation and test sets. Adding a
+def temporal(data: Interactions, eval_config: EvalConfig) -> Split:
+    """Global temporal split at the cuts ``eval.valid_from`` < ``eval.test_from`` (see the module docstring).
+
+    DataError, naming the key, when the data has no timestamps, when a cut leaves no training
+    data or no test or validation users, or when the valid cut is not before the test cut.
+    """
+    times = data.timestamps
+    if times is None:
+        raise DataError(
+            "eval.split = 'temporal' needs interaction timestamps and this data has none "
+            "(formats with times: udata, grouplens, tables with data.timestamp_col)"
+        )
+    valid_cut = resolve_cut(eval_config.valid_from, times)
+    test_cut = resolve_cut(eval_config.test_from, times)
+    valid_at, test_at = show_time(valid_cut), show_time(test_cut)
+    first, last = show_time(times.min()), show_time(times.max())
+    if valid_cut >= test_cut:
+        raise DataError(f"eval.valid_from (cut at {valid_at}) is not before eval.test_from (cut at {test_at})")
+    if valid_cut <= times.min():
+        raise DataError(
+            f"eval.valid_from cuts at {valid_at}, at or before the earliest interaction ({first}): no training data"
+        )
+    if test_cut > times.max():
+        raise DataError(f"eval.test_from cuts at {test_at}, after the latest interaction ({last}): no test targets")
+    starts, ends = data.offsets[:-1], data.offsets[1:]
+    before_valid = counts_before(data, valid_cut)  # [U] items of each user before the valid cut
+    before_test = counts_before(data, test_cut)  # [U]
+    train_end = starts + before_valid
+    all_targets = eval_config.targets == "all"
+    valid = _targets(data, starts + before_valid, starts + before_test, before_valid > 0, all_targets)
+    test = _targets(data, starts + before_test, ends, before_test > 0, all_targets)
+    for key, eval_set in (("eval.valid_from", valid), ("eval.test_from", test)):
+        if len(eval_set) == 0:
+            raise DataError(f"{key}: no user has interactions both before and at or after this cut")
+    return Split(data=data, train_end=train_end, valid=valid, test=test)
+
+
+def _targets(data: Interactions, lo: np.ndarray, hi: np.ndarray, has_history: np.ndarray, every: bool) -> EvalSet:
+    """Targets at positions ``[lo[u], hi[u])`` of users with history: the first one, or ``every`` one."""
+    users = np.flatnonzero(has_history & (hi > lo))  # [E] users with a target
+    if every:
+        row, positions = gather_ranges(np.arange(data.n_interactions), lo[users], hi[users])
+        users = users[row]  # [E'] one row per target, a user repeated for each of its targets
+    else:
+        positions = lo[users]
+    return EvalSet(users, positions, data.items[positions])
+
+
+# Splits a config can name (``eval.split``): each takes the data and the ``[eval]`` config (a
+# split that needs no settings ignores it) and returns validation and test sets. Adding a
 # split is one function above plus its entry here.
-SPLITS: dict[str, Callable[[Interactions], Split]] = {"leave_one_out": leave_one_out}
+SPLITS: dict[str, Callable[[Interactions, EvalConfig], Split]] = {
+    "leave_one_out": lambda data, _: leave_one_out(data),
+    "temporal": temporal,
+}
 
 
-def make_split(name: str, data: Interactions) -> Split:
-    """The split ``name`` of ``data``; ValueError listing the known splits for an unknown name."""
+def make_split(name: str, data: Interactions, eval_config: EvalConfig, source: str = "") -> Split:
+    """The split ``name`` of ``data``; ValueError listing the known splits for an unknown name.
+
+    A DataError of the split (e.g. no timestamps) is prefixed with ``source`` when given.
+    """
     if name not in SPLITS:
         raise ValueError(f"unknown split {name!r}; known: {', '.join(sorted(SPLITS))}")
-    return SPLITS[name](data)
+    try:
+        return SPLITS[name](data, eval_config)
+    except DataError as error:
+        raise DataError(f"{source}: {error}" if source else str(error)) from None

@@ -2,7 +2,7 @@
 
 The metric columns are the test metrics the summarised runs actually have (so a run evaluated
 with ``eval.ks = [10]`` gets no @100 columns): hr@k then ndcg@k for each k ascending, then mrr,
-then any other metric by name.
+then the beyond-accuracy metrics, then any other metric by name.
 """
 
 from __future__ import annotations
@@ -40,11 +40,15 @@ class Column:
 
 
 def metric_order(name: str) -> tuple[int, int, int, str]:
-    """Sort key of a metric name: hr@k, ndcg@k by k ascending, then mrr, then others by name."""
+    """Sort key of a metric name: hr@k, ndcg@k by k ascending, then mrr, then the beyond-accuracy
+    metrics (coverage@k, novelty@k, arp@k by k), then others by name."""
     base, _, k = name.partition("@")
-    if k.isdigit():
-        return 0, int(k), {"hr": 0, "ndcg": 1}.get(base, 2), base
-    return 1, 0, 0 if name == "mrr" else 1, name
+    at = int(k) if k.isdigit() else 0
+    if base in ("hr", "ndcg") and k.isdigit():
+        return 0, at, {"hr": 0, "ndcg": 1}[base], base
+    if name == "mrr":
+        return 1, 0, 0, name
+    return 2, at, {"coverage": 0, "novelty": 1, "arp": 2}.get(base, 3), base
 
 
 def metric_names(rows: list[dict[str, Any]]) -> list[str]:

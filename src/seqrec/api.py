@@ -16,15 +16,18 @@ from seqrec.runs import evaluate_run, load_run
 __all__ = ["BERT4Rec", "SASRec", "SequentialRecommender", "UnknownIdError", "evaluate_run", "load", "load_run"]
 
 
-def load(path: str | Path, device: str | None = None) -> SequentialRecommender:
-    """Read a file written by :meth:`SequentialRecommender.save`, or a run directory (see :func:`load_run`).
+def load(
+    path: str | Path, device: str | None = None, allow_changed_data: bool = False, allow_unfinished: bool = False
+) -> SequentialRecommender:
+    """Read a file written by :meth:`SequentialRecommender.save`, or a run directory (see :func:`load_run`,
+    which the two ``allow_`` keywords are passed to).
 
     Raises ValueError naming the file when it is not a seqrec model, is truncated or corrupt,
     or holds weights that do not fit its config.
     """
     path = Path(path)
     if path.is_dir():
-        return load_run(path, device)
+        return load_run(path, device, allow_changed_data, allow_unfinished)
     contents = read_model_file(path)
     config = contents.config
     if device is not None:

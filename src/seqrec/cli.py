@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import errno
 import shlex
 import sys
 from collections.abc import Sequence
@@ -59,48 +58,18 @@ def _read_users(spec: str, user_col: str) -> list[str] | None:
     """``all`` -> None (every user); a .csv/.tsv/.parquet file -> its user column; else one id per line."""
     if spec == "all":
         return None
-    from seqrec.data.files import check_file
+    from seqrec.cli_files import checked_path, read_ids
 
-    try:
-        path = check_file(spec)  # missing, a directory, a pipe or unreadable: said as such
-    except DataError as error:
-        raise DataError(f"--users: {error} (or pass --users all)") from None
-    return _read_ids(path, "user", user_col)
-
-
-def _read_ids(path: Path, what: str, own_col: str) -> list[str]:
-    """Ids as text: a .csv/.tsv/.parquet file's ``own_col``, ``what`` or ``what_id`` column, else one per line."""
-    import pandas as pd
-
-    suffixes = [s.lower() for s in path.suffixes]
-    if ".csv" in suffixes or ".tsv" in suffixes or ".parquet" in suffixes:
-        if ".parquet" in suffixes:
-            try:
-                table = pd.read_parquet(path).astype(str)
-            except ImportError:
-                raise ValueError(f"{path}: reading parquet needs pyarrow (pip install 'seqrec[parquet]')") from None
-        else:
-            table = pd.read_csv(path, sep="\t" if ".tsv" in suffixes else ",", dtype=str)
-        column = next((c for c in (own_col, what, f"{what}_id") if c in table.columns), None)
-        if column is None:
-            names = f"{own_col!r}, {what!r} or {what + '_id'!r}"
-            raise ValueError(f"{path}: no {what} column ({names}); has {list(table.columns)}")
-        return table[column].dropna().tolist()
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip()]
+    return read_ids(checked_path(spec, "--users", " (or pass --users all)"), "user", (user_col, "user", "user_id"))
 
 
 def _read_items(spec: str | None, flag: str, item_col: str) -> list[str] | None:
     """``--items`` / ``--exclude``: None when not given, else the item ids of the file."""
     if spec is None:
         return None
-    from seqrec.data.files import check_file
+    from seqrec.cli_files import checked_path, read_ids
 
-    try:
-        path = check_file(spec)
-    except DataError as error:
-        raise DataError(f"{flag}: {error}") from None
-    return _read_ids(path, "item", item_col)
+    return read_ids(checked_path(spec, flag), "item", (item_col, "item", "item_id"))
 
 
 def _recommend(args: argparse.Namespace) -> int:
@@ -108,17 +77,13 @@ def _recommend(args: argparse.Namespace) -> int:
 
     from seqrec.api import load
     from seqrec.batch import write_recommendations
-    from seqrec.runs import load_run
+    from seqrec.cli_files import check_out_file
 
     out = Path(args.out)
-    if out.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "is a directory; --out names the file to write", str(out))
+    check_out_file(out)
     if args.chunk_users < 1:
         raise ValueError(f"--chunk-users must be at least 1, got {args.chunk_users}")
-    if Path(args.model).is_dir():
-        model = load_run(args.model, args.device, args.allow_changed_data, args.allow_unfinished)
-    else:
-        model = load(args.model, args.device)
+    model = load(args.model, args.device, args.allow_changed_data, args.allow_unfinished)
     users = _read_users(args.users, model.user_col)
     lists: dict[str, Any] = {"items": _read_items(args.items, "--items", model.item_col)}
     lists["exclude"] = _read_items(args.exclude, "--exclude", model.item_col)

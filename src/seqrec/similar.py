@@ -8,7 +8,6 @@ Query items are scored in chunks, so a large catalog never needs an [I, I] matri
 
 from __future__ import annotations
 
-import errno
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -16,13 +15,13 @@ import numpy as np
 import pandas as pd
 import torch
 
-from seqrec.data.interactions import DataError, Interactions
+from seqrec.data.interactions import Interactions
 from seqrec.ids import UnknownIdError, describe_unknown, lookup
 from seqrec.models.base import SequenceModel
 from seqrec.recommending import as_id_array
 
 if TYPE_CHECKING:
-    from seqrec.estimator import SequentialRecommender
+    pass
 
 METRICS = ("dot", "cosine")
 BLOCK_ELEMENTS = 2**25
@@ -103,64 +102,6 @@ def similar_items(
 # ---------------------------------------------------------------------- command line
 
 
-def read_item_ids(spec: str, item_col: str, flag: str = "--items") -> list[str] | None:
-    """``all`` -> None (every item); a .csv/.tsv/.parquet file -> its item column; else one id per line.
-
-    ``flag`` names the option in errors (``--items``, ``--exclude``).
-    """
-    if spec == "all":
-        return None
-    from seqrec.data.files import check_file
-
-    try:
-        path = check_file(spec)  # missing, a directory, a pipe or unreadable: said as such
-    except DataError as error:
-        raise DataError(f"{flag}: {error}") from None
-    suffixes = [s.lower() for s in path.suffixes]
-    if ".csv" in suffixes or ".tsv" in suffixes or ".parquet" in suffixes:
-        if ".parquet" in suffixes:
-            table = pd.read_parquet(path).astype(str)
-        else:
-            table = pd.read_csv(path, sep="\t" if ".tsv" in suffixes else ",", dtype=str)
-        names = list(dict.fromkeys((item_col, "item", "item_id")))
-        column = next((c for c in names if c in table.columns), None)
-        if column is None:
-            raise ValueError(f"{path}: no item column ({' or '.join(map(repr, names))}); has {list(table.columns)}")
-        return table[column].dropna().tolist()
-    lines = path.read_text(encoding="utf-8").splitlines()
-    return [line.strip() for line in lines if line.strip()]
-
-
-def write_table(table: pd.DataFrame, out: Path) -> None:
-    """Write ``table`` to a .csv, .tsv or .parquet file atomically (a temporary file, then a rename)."""
-    from seqrec.io import replace_atomic
-
-    out.parent.mkdir(parents=True, exist_ok=True)
-
-    def write(tmp: Path) -> None:
-        if out.suffix.lower() != ".parquet":
-            table.to_csv(tmp, index=False, sep="\t" if out.suffix.lower() == ".tsv" else ",")
-            return
-        try:
-            table.to_parquet(tmp, index=False)
-        except ImportError as error:
-            raise ValueError(f"{out}: writing parquet needs pyarrow (pip install 'seqrec[parquet]'): {error}") from None
-
-    replace_atomic(out, write)
-
-
-def load_model(
-    spec: str, device: str | None, allow_changed_data: bool, allow_unfinished: bool
-) -> SequentialRecommender:
-    """A run directory of ``seqrec train`` (with its checks) or a saved model file."""
-    from seqrec.api import load
-    from seqrec.runs import load_run
-
-    if Path(spec).is_dir():
-        return load_run(spec, device, allow_changed_data, allow_unfinished)
-    return load(spec, device)
-
-
 def similar_command(
     model_spec: str,
     items_spec: str,
@@ -173,13 +114,16 @@ def similar_command(
     allow_unfinished: bool = False,
 ) -> str:
     """``seqrec similar``: write columns item, similar_item, score, rank; returns the line to print."""
+    from seqrec.api import load
+    from seqrec.cli_files import check_out_file, checked_path, read_ids, write_table
+
     out = Path(out_spec)
-    if out.is_dir():
-        raise IsADirectoryError(errno.EISDIR, "is a directory; --out names the file to write", str(out))
+    check_out_file(out)
     if k < 1:
         raise ValueError(f"--k must be at least 1, got {k}")
-    model = load_model(model_spec, device, allow_changed_data, allow_unfinished)
-    items = read_item_ids(items_spec, model.item_col)
+    model = load(model_spec, device, allow_changed_data, allow_unfinished)
+    columns = list(dict.fromkeys((model.item_col, "item", "item_id")))
+    items = None if items_spec == "all" else read_ids(checked_path(items_spec, "--items"), "item", columns)
     table = model.similar_items(items, k=k, metric=metric, on_unknown=on_unknown)
     table.columns = ["item", "similar_item", "score", "rank"]
     write_table(table, out)

@@ -1,5 +1,6 @@
 """Beyond-accuracy metrics of the top-K lists a model recommends: catalog coverage, novelty and
-average recommendation popularity, each at every K of ``eval.ks``.
+average recommendation popularity, each at every K of ``eval.ks`` (the lists come from the
+same pass as the ranking metrics: :func:`seqrec.evaluation.evaluate_with_lists`).
 
 For top-K lists of internal item ids (0 = an empty slot, when a user had fewer candidates than
 K) and the items' training counts ``c`` (index 0 padding):
@@ -13,11 +14,6 @@ K) and the items' training counts ``c`` (index 0 padding):
 from __future__ import annotations
 
 import numpy as np
-import torch
-
-from seqrec.data.interactions import Interactions
-from seqrec.data.split import EvalSet
-from seqrec.evaluation import NextItemScorer, score_histories
 
 
 def beyond_accuracy(top_items: np.ndarray, counts: np.ndarray, ks: list[int] | tuple[int, ...]) -> dict[str, float]:
@@ -32,27 +28,3 @@ def beyond_accuracy(top_items: np.ndarray, counts: np.ndarray, ks: list[int] | t
         out[f"novelty@{k}"] = float(-np.log2(share[real]).mean()) if len(real) else 0.0
         out[f"arp@{k}"] = float(counts[real].mean()) if len(real) else 0.0
     return out
-
-
-@torch.no_grad()
-def top_k_lists(
-    model: NextItemScorer,
-    data: Interactions,
-    eval_set: EvalSet,
-    k: int,
-    filter_seen: bool = True,
-    batch_size: int = 256,
-    device: torch.device | str = "cpu",
-) -> np.ndarray:
-    """Each evaluated user's top-``k`` internal items [U, k] from the history before its target
-    (as :func:`seqrec.evaluation.evaluate` scores it); 0 where fewer than ``k`` candidates remain."""
-    starts = data.offsets[eval_set.users]
-    lists = np.zeros((len(eval_set), k), dtype=np.int64)  # [U, k]
-    batches = score_histories(
-        model, data.items, starts, eval_set.history_end, data.n_items, filter_seen, batch_size, device
-    )
-    for rows, scores in batches:
-        values, items = scores.topk(min(k, scores.shape[1]), dim=1)  # [B, k]
-        items = items.masked_fill(values == float("-inf"), 0)
-        lists[rows, : items.shape[1]] = items.cpu().numpy()
-    return lists

@@ -86,10 +86,27 @@ def evaluate(
     Each user's input is the history before its target (``items[start:history_end]``); with
     ``filter_seen`` every item of that whole history is removed from the ranking.
     """
+    return evaluate_with_lists(model, data, eval_set, ks, 0, filter_seen, batch_size, device)[0]
+
+
+@torch.no_grad()
+def evaluate_with_lists(
+    model: NextItemScorer,
+    data: Interactions,
+    eval_set: EvalSet,
+    ks: list[int] | tuple[int, ...],
+    top_k: int,
+    filter_seen: bool = True,
+    batch_size: int = 256,
+    device: torch.device | str = "cpu",
+) -> tuple[dict[str, float], np.ndarray]:
+    """:func:`evaluate`'s metrics and, from the same scores, each user's top-``top_k`` internal items
+    [E, top_k] (0 where fewer candidates remain; [E, 0] with ``top_k = 0``)."""
     if len(eval_set) == 0:
         raise ValueError("no users to evaluate")
     starts = data.offsets[eval_set.users]
     sums: dict[str, float] = {}
+    lists = np.zeros((len(eval_set), top_k), dtype=np.int64)  # [E, top_k]
     batches = score_histories(
         model, data.items, starts, eval_set.history_end, data.n_items, filter_seen, batch_size, device
     )
@@ -98,4 +115,7 @@ def evaluate(
         per_user = metrics_from_ranks(target_ranks(scores, targets), list(ks))
         for name, values in per_user.items():
             sums[name] = sums.get(name, 0.0) + float(values.sum())
-    return {name: total / len(eval_set) for name, total in sums.items()}
+        if top_k:
+            values, items = scores.topk(min(top_k, scores.shape[1]), dim=1)  # [B, k]
+            lists[rows, : items.shape[1]] = items.masked_fill(values == float("-inf"), 0).cpu().numpy()
+    return {name: total / len(eval_set) for name, total in sums.items()}, lists

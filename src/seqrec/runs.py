@@ -20,7 +20,7 @@ from typing import Any, TextIO
 import torch
 
 from seqrec import distributed
-from seqrec.beyond_accuracy import beyond_accuracy, top_k_lists
+from seqrec.beyond_accuracy import beyond_accuracy
 from seqrec.checkpoint import load_checkpoint
 from seqrec.config import Config, load_config, to_toml
 from seqrec.data.interactions import DataError, Interactions, item_counts
@@ -28,7 +28,7 @@ from seqrec.data.loading import load_data
 from seqrec.data.split import Split, make_split
 from seqrec.data.temporal import targets_before_latest_training
 from seqrec.estimator import SequentialRecommender
-from seqrec.evaluation import Popularity, evaluate
+from seqrec.evaluation import Popularity, evaluate, evaluate_with_lists
 from seqrec.fingerprint import check_data, make_record, read_record, record_header, resolve_data
 from seqrec.io import safe_load, save_torch_atomic, write_text_atomic
 from seqrec.models import SequenceModel, build_model
@@ -158,10 +158,9 @@ def _train_and_test(
     device = torch.device(config.train.device)
     ev = config.eval
     started = time.perf_counter()
-    test = evaluate(model, data, split.test, ev.ks, ev.filter_seen, ev.batch_size, device)
+    test, beyond = score_test(model, split, config, device)
     test_seconds = time.perf_counter() - started
     popularity = evaluate(popularity_baseline(split), data, split.test, ev.ks, ev.filter_seen)
-    beyond = beyond_accuracy_of_test(model, split, config, device)
     epochs = len(result.history)
     metrics = {
         "valid": result.best_valid,
@@ -243,23 +242,25 @@ def evaluate_run(
     split = make_split(config.eval.split, data, config.eval, config.data.path or config.data.dataset)
     assert split.valid is not None and split.test is not None, f"split {config.eval.split!r} holds nothing out"
     valid = validation_subset(split.valid, ev.valid_users, config.train.seed)
+    test, beyond = score_test(model, split, config, dev)
     return {
         "valid": evaluate(model, data, valid, ev.ks, ev.filter_seen, ev.batch_size, dev),
-        "test": evaluate(model, data, split.test, ev.ks, ev.filter_seen, ev.batch_size, dev),
+        "test": test,
         "popularity_test": evaluate(popularity_baseline(split), data, split.test, ev.ks, ev.filter_seen),
-        "beyond_accuracy": beyond_accuracy_of_test(model, split, config, dev),
+        "beyond_accuracy": beyond,
     }
 
 
-def beyond_accuracy_of_test(
+def score_test(
     model: SequenceModel, split: Split, config: Config, device: torch.device
-) -> dict[str, float]:
-    """Coverage, novelty and average popularity of the test users' top-K lists (see seqrec.beyond_accuracy)."""
+) -> tuple[dict[str, float], dict[str, float]]:
+    """The test ranking metrics and, from the same scores, the beyond-accuracy metrics of the test
+    users' top-K lists (see seqrec.beyond_accuracy)."""
     assert split.test is not None
     ev, data = config.eval, split.data
-    lists = top_k_lists(model, data, split.test, max(ev.ks), ev.filter_seen, ev.batch_size, device)
+    test, lists = evaluate_with_lists(model, data, split.test, ev.ks, max(ev.ks), ev.filter_seen, ev.batch_size, device)
     counts = item_counts(data.items, *split.train_offsets, data.n_items)
-    return beyond_accuracy(lists, counts, ev.ks)
+    return test, beyond_accuracy(lists, counts, ev.ks)
 
 
 def popularity_baseline(split: Split) -> Popularity:

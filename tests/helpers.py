@@ -1,5 +1,6 @@
 """Shared test helpers."""
 
+import re
 from pathlib import Path
 
 from seqrec.config import load_config
@@ -22,3 +23,16 @@ def write_interrupted_state(run: Path) -> Path:
     model = build_model(config.model, data.n_items, seed=config.train.seed)
     fit(model, leave_one_out(data), config, checkpoint=run / "checkpoint.pt")
     return run / "checkpoint.pt"
+
+
+README = Path(__file__).parents[1] / "README.md"
+
+
+def readme_python_block(section: str) -> str:
+    """The first ```python block after the README heading ``## {section}`` (so the docs run as written)."""
+    text = README.read_text(encoding="utf-8")
+    heading = re.search(rf"^## {re.escape(section)}[ \t]*$", text, re.MULTILINE)
+    assert heading, f"README.md has no '## {section}' section"
+    match = re.search(r"```python\n(.*?)```", text[heading.end() :], re.DOTALL)
+    assert match, f"no ```python block after '## {section}'"
+    return match.group(1)

@@ -10,6 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 import torch
+from helpers import readme_python_block
 
 import seqrec
 from seqrec.api import BERT4Rec, SASRec, SequentialRecommender, UnknownIdError, load
@@ -228,12 +229,7 @@ def test_validation_needs_three_items() -> None:
 
 
 def readme_example() -> str:
-    text = README.read_text(encoding="utf-8")
-    heading = re.search(r"^## Python API[ \t]*$", text, re.MULTILINE)
-    assert heading, "README.md has no '## Python API' section"
-    match = re.search(r"```python\n(.*?)```", text[heading.end() :], re.DOTALL)
-    assert match, "no ```python block after '## Python API'"
-    return match.group(1)
+    return readme_python_block("Python API")
 
 
 def test_readme_example_runs(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

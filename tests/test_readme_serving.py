@@ -3,11 +3,11 @@
 
 from __future__ import annotations
 
-import re
 from pathlib import Path
 
 import pandas as pd
 import pytest
+from helpers import readme_python_block
 
 from seqrec.api import SASRec
 from seqrec.cli import main
@@ -16,12 +16,7 @@ README = Path(__file__).parents[1] / "README.md"
 
 
 def serving_example() -> str:
-    text = README.read_text(encoding="utf-8")
-    heading = re.search(r"^## Serving[ \t]*$", text, re.MULTILINE)
-    assert heading, "README.md has no '## Serving' section"
-    match = re.search(r"```python\n(.*?)```", text[heading.end() :], re.DOTALL)
-    assert match, "no ```python block after '## Serving'"
-    return match.group(1)
+    return readme_python_block("Serving")
 
 
 def test_readme_serving_example_runs_and_matches_the_model(

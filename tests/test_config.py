@@ -72,7 +72,11 @@ def test_tables_of_parameters_round_trip_and_merge_overrides(tmp_path: Path) -> 
 
 def test_a_named_variant_fills_the_switches_not_set_explicitly() -> None:
     config = load_config(None, ["model.variant=paper-code"])
-    assert (config.model.block, config.model.init, config.model.positions) == ("sasrec_pytorch", "normal", "from_start")
+    assert (config.model.block, config.model.init, config.model.positions) == (
+        "sasrec_pytorch",
+        "normal_torch_mha",
+        "from_start",
+    )
     config = load_config(None, ["model.variant=paper-code", "model.init=xavier"])  # explicit wins
     assert (config.model.block, config.model.init) == ("sasrec_pytorch", "xavier")
     config = load_config(None, ["model.name=bert4rec", "model.variant=paper-code"])

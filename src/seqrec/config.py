@@ -42,13 +42,17 @@ class ModelConfig:
     max_length: int = 200
     ff_hidden: int = 0  # 0: same as hidden (SASRec); BERT4Rec uses 4 * hidden
     mask_prob: float = 0.2  # BERT4Rec only
-    mask_last_if_none: bool = True  # BERT4Rec only: a sequence with no item drawn gets its last one masked
+    # BERT4Rec only: true gives a sequence with no item drawn its last item masked (false: the paper's code,
+    # which skips such a sequence)
+    mask_last_if_none: bool = False
     mlm_head: bool = True  # BERT4Rec only: dense + GELU + layer norm before the output (false: none)
     # variants of published code: a named set of the switches below ("paper-code"), or each switch on its own;
     # every model checks its own switches (see seqrec.models)
     variant: str = ""
     block: str = "pre_norm"  # pre_norm | sasrec_pytorch
-    init: str = "xavier"  # xavier | normal (N(0, 0.02)) | normal_torch_mha (normal, attention input Xavier-uniform)
+    # normal_torch_mha: N(0, 0.02) but the attention's q/k/v projection Xavier-uniform, as the paper's code
+    # initialises; normal: N(0, 0.02) everywhere; xavier: Xavier-normal (seqrec 0.1's default)
+    init: str = "normal_torch_mha"
     positions: str = "from_end"  # from_end | from_start (counted from the window's first item); BERT4Rec too
 
 

@@ -72,7 +72,6 @@ def model_config(name: str = "sasrec", **fields: Any) -> ModelConfig:
         ({"positions": "middle"}, "model.positions must be one of from_end, from_start; got 'middle'"),
         ({"mask_prob": 0.5}, "model.mask_prob applies to bert4rec only"),
         ({"mlm_head": False}, "model.mlm_head applies to bert4rec only"),
-        ({"mask_last_if_none": False}, "model.mask_last_if_none applies to bert4rec only"),
         ({"hidden": 10, "heads": 3}, "model.hidden (10) must be divisible by model.heads (3)"),
         ({"heads": 0}, "model.heads must be at least 1, got 0"),
         ({"max_length": 0}, "model.max_length must be at least 1, got 0"),
@@ -99,6 +98,14 @@ def test_sasrec_config_errors(fields: dict[str, object], message: str) -> None:
 def test_bert4rec_config_errors(fields: dict[str, object], message: str) -> None:
     with pytest.raises(ConfigError, match=re.escape(message)):
         check_model_config(model_config("bert4rec", **fields))
+
+
+def test_a_resolved_config_of_seqrec_0_1_still_passes() -> None:
+    # 0.1 wrote its defaults (init = "xavier", mask_last_if_none = true) into every config.toml
+    check_model_config(model_config("sasrec", mask_last_if_none=True))
+    check_model_config(model_config("bert4rec", init="xavier", mask_last_if_none=True))
+    with pytest.raises(ConfigError, match=re.escape("model.init applies to sasrec only")):
+        check_model_config(model_config("bert4rec", init="normal"))
 
 
 def test_unknown_model_lists_the_known_ones() -> None:
@@ -150,7 +157,7 @@ def test_options_are_config_fields_and_constructor_arguments() -> None:
 def test_variant_values() -> None:
     assert variant_values("sasrec", "paper-code") == {
         "block": "sasrec_pytorch",
-        "init": "normal",
+        "init": "normal_torch_mha",
         "positions": "from_start",
     }
     assert variant_values("bert4rec", "paper-code") == {

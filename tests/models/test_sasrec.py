@@ -113,6 +113,18 @@ def test_normal_torch_mha_init_on_a_catalog_of_beautys_size() -> None:
         assert cast(nn.Linear, linear).weight.std().item() == pytest.approx(0.02, rel=0.05)
     biases = [p for name, p in model.named_parameters() if name.endswith("bias") and "norm" not in name]
     assert biases and all(b.abs().sum().item() == 0.0 for b in biases)
-    # the default Xavier-normal gives the item table std sqrt(2 / (54543 + 64)) = 0.00605, 3.3x smaller
-    xavier = SASRec(54542, hidden=64, blocks=2, max_length=50)
+    # Xavier-normal (the default before 0.2) gives the item table std sqrt(2 / (54543 + 64)) = 0.00605,
+    # 3.3x smaller
+    xavier = SASRec(54542, hidden=64, blocks=2, max_length=50, init="xavier")
     assert xavier.item_embedding.weight[1:].std().item() == pytest.approx(0.00605, rel=0.02)
+
+
+def test_default_init_is_the_papers_code_and_xavier_stays_reachable() -> None:
+    from seqrec.config import ModelConfig
+
+    assert ModelConfig().init == "normal_torch_mha" and SASRec(10).init == "normal_torch_mha"
+    assert ModelConfig().mask_last_if_none is False
+    torch.manual_seed(0)
+    # item table [3001, 64]: N(0, 0.02) by default, Xavier-normal sqrt(2 / (3001 + 64)) = 0.0255 by name
+    assert SASRec(3000).item_embedding.weight[1:].std().item() == pytest.approx(0.02, rel=0.03)
+    assert SASRec(3000, init="xavier").item_embedding.weight[1:].std().item() == pytest.approx(0.0255, rel=0.03)

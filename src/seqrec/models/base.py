@@ -16,6 +16,10 @@ from seqrec.data.batches import SequenceBatches
 SHARED_FIELDS = ("hidden", "blocks", "heads", "dropout", "max_length", "ff_hidden")
 """ModelConfig fields that every model takes as constructor arguments."""
 
+FORMER_DEFAULTS: dict[str, tuple[object, ...]] = {"init": ("xavier",), "mask_last_if_none": (True,)}
+"""Defaults of seqrec 0.1, which wrote them into every resolved ``config.toml``: such a file of
+another model still loads (a SASRec run of 0.1 holds ``mask_last_if_none = true``)."""
+
 
 def _show(value: object) -> str:
     """A config value as TOML writes it (booleans in lower case)."""
@@ -115,7 +119,9 @@ class SequenceModel(nn.Module, ABC):
                 raise ConfigError(f"model.{field} must be one of {', '.join(map(_show, allowed))}; got {value!r}")
         defaults = ModelConfig()
         for field, owners in field_owners().items():
-            if cls.name not in owners and getattr(config, field) != getattr(defaults, field):
+            value = getattr(config, field)
+            unused = (getattr(defaults, field), *FORMER_DEFAULTS.get(field, ()))
+            if cls.name not in owners and not _allowed(value, unused):
                 raise ConfigError(f"model.{field} applies to {' and '.join(owners)} only")
 
 

@@ -53,7 +53,7 @@ class BERT4Rec(SequenceModel):
         mlm_head: bool = True,
         positions: str = "from_end",
         mask_prob: float = 0.2,
-        mask_last_if_none: bool = True,
+        mask_last_if_none: bool = False,
     ) -> None:
         super().__init__(n_items, max_length)
         self.check_options(positions=positions)

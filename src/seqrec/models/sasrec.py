@@ -32,7 +32,7 @@ class SASRec(SequenceModel):
     }
     VARIANTS: ClassVar[dict[str, dict[str, object]]] = {
         # the SASRec.pytorch code (configs/ablation-ml-1m-sasrec-ce-paper-code.toml)
-        "paper-code": {"block": "sasrec_pytorch", "init": "normal", "positions": "from_start"},
+        "paper-code": {"block": "sasrec_pytorch", "init": "normal_torch_mha", "positions": "from_start"},
     }
 
     def __init__(
@@ -45,7 +45,7 @@ class SASRec(SequenceModel):
         max_length: int = 200,
         ff_hidden: int = 0,
         block: str = "pre_norm",
-        init: str = "xavier",
+        init: str = "normal_torch_mha",
         positions: str = "from_end",
     ) -> None:
         super().__init__(n_items, max_length)

@@ -26,7 +26,7 @@ from seqrec.config import Config, load_config, to_toml
 from seqrec.data.interactions import DataError, Interactions, item_counts
 from seqrec.data.loading import load_data
 from seqrec.data.split import Split, make_split
-from seqrec.data.temporal import targets_before_latest_training
+from seqrec.data.temporal import targets_before_latest_training, targets_sharing_time
 from seqrec.estimator import SequentialRecommender
 from seqrec.evaluation import Popularity, evaluate, evaluate_with_lists
 from seqrec.fingerprint import check_data, make_record, read_record, record_header, resolve_data
@@ -183,6 +183,7 @@ def _train_and_test(
     }
     if data.timestamps is not None:
         metrics["leakage"] = {"test_targets_before_latest_training": targets_before_latest_training(split)}
+        metrics["targets_sharing_time"] = targets_sharing_time(split)
     write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     checkpoint.unlink(missing_ok=True)  # finished: best.pt and metrics.json are the record
     return metrics

@@ -262,6 +262,15 @@ def load_dataset(name: str, data_dir: str | Path | None = None, download: bool =
     return read_interactions(path, fmt, **kwargs)
 
 
+def _tie_shares(data: Interactions) -> dict[str, str]:
+    """Leave-one-out targets that share their time with another item of the user (tie order decides them)."""
+    from seqrec.data.split import leave_one_out
+    from seqrec.data.temporal import targets_sharing_time
+
+    shares = targets_sharing_time(leave_one_out(data))
+    return {f"{name}_targets_tied": f"{s['tied']}/{s['targets']} ({s['share']:.1%})" for name, s in shares.items()}
+
+
 def describe_datasets(data_dir: str | Path | None = None, load: bool = True) -> list[dict[str, Any]]:
     """One row per catalog dataset: expected statistics, local path or "not found", actual statistics.
 
@@ -280,8 +289,11 @@ def describe_datasets(data_dir: str | Path | None = None, load: bool = True) -> 
         row["path"] = str(found[0]) if found else "not found"
         if found and load:
             try:
-                stats = read_interactions(found[0], found[1], **found[2]).stats()
+                data = read_interactions(found[0], found[1], **found[2])
+                stats = data.stats()
                 row.update({k: stats[k] for k in ("users", "items", "interactions")})
+                if data.timestamps is not None:
+                    row.update(_tie_shares(data))
             except DataError as exc:
                 row["error"] = str(exc)
         rows.append(row)

@@ -52,6 +52,32 @@ def targets_before_latest_training(split: Split) -> float:
     return float(np.mean(target_times < train_times.max()))
 
 
+def targets_sharing_time(split: Split) -> dict[str, dict[str, float | int]]:
+    """How many validation and test targets share their timestamp with another item of their user.
+
+    Such a target's place in the sequence, and so which item is held out, depends on how the
+    file orders interactions given at the same time (ML-1M has many ratings per second): a
+    different tie order changes these users' targets. Per held-out set: ``targets``, ``tied``
+    (count) and ``share``. Needs timestamps.
+    """
+    times = split.data.timestamps
+    if times is None:
+        raise ValueError("the data has no timestamps")
+    starts, ends = split.data.offsets[:-1], split.data.offsets[1:]
+    shares: dict[str, dict[str, float | int]] = {}
+    for name, held_out in (("valid", split.valid), ("test", split.test)):
+        if held_out is None:
+            continue
+        at = held_out.history_end  # [E] the target's absolute index
+        first, last = starts[held_out.users], ends[held_out.users] - 1  # [E] the user's range
+        # times ascend within a user, so an equal time elsewhere in the user means an equal neighbour
+        before = (at > first) & (times[np.maximum(at - 1, 0)] == times[at])
+        after = (at < last) & (times[np.minimum(at + 1, len(times) - 1)] == times[at])
+        tied = int(np.count_nonzero(before | after))
+        shares[name] = {"targets": len(at), "tied": tied, "share": tied / len(at) if len(at) else 0.0}
+    return shares
+
+
 def show_time(value: float) -> str:
     """A cut or time for a message: whole numbers in full (unix seconds, nanoseconds), others short."""
     return f"{value:.0f}" if float(value).is_integer() else f"{value:g}"

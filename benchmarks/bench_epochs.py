@@ -9,6 +9,9 @@ epochs; with ``--batches N`` every epoch is only the first N batches and the med
 extrapolated to the full epoch (``median * full_batches / N``). What is timed is
 ``seqrec.training.train_epoch``, what ``seqrec train`` runs (batching, negatives, forward,
 backward, optimiser step); validation is not included.
+Besides wall seconds, each epoch's CPU seconds of the child process are reported (``CPU
+s/epoch``): with one torch thread they are the work itself, less sensitive to other processes
+sharing the machine.
 
 Run: ``SEQREC_DATA_DIR=../shared/data PYTHONPATH=src .venv/bin/python benchmarks/bench_epochs.py
 --dataset beauty --batches 40``. Writes results/bench/epochs_{dataset}.json and .md.
@@ -51,13 +54,16 @@ def child(spec: dict[str, Any]) -> dict[str, Any]:
         "seconds_per_epoch": common.median(timing["epoch_seconds_raw"][spec["warmup"] :])
         * timing["full_batches"]
         / timing["timed_batches"],
+        "cpu_seconds_per_epoch": common.median(timing["epoch_cpu_seconds_raw"][spec["warmup"] :])
+        * timing["full_batches"]
+        / timing["timed_batches"],
         "peak_rss_mb": common.peak_rss_mb(),
         "versions": common.torch_info() | {"seqrec": seqrec.__version__},
     }
 
 
 def report(dataset: str, rows: list[dict[str, Any]], args: argparse.Namespace, machine: dict[str, Any]) -> str:
-    headers = ["run", "model", "loss", "negatives", "s/epoch", "peak MiB", "status"]
+    headers = ["run", "model", "loss", "negatives", "s/epoch", "CPU s/epoch", "peak MiB", "status"]
     table = [
         [
             r["run"],
@@ -65,6 +71,7 @@ def report(dataset: str, rows: list[dict[str, Any]], args: argparse.Namespace, m
             r.get("loss", ""),
             r.get("negatives", ""),
             r.get("seconds_per_epoch"),
+            r.get("cpu_seconds_per_epoch"),
             r.get("peak_rss_mb"),
             r["status"],
         ]

@@ -85,27 +85,41 @@ def time_epochs(config: Any, data: Any, split: Any, spec: dict[str, Any]) -> dic
     n_negatives = resolved_negatives(config.train)
     batches = make_batches(model, split, config.train.batch_size)
     timed = FirstBatches(batches, spec["batches"]) if spec["batches"] else batches
-    optimizer = torch.optim.Adam(model.parameters(), lr=config.train.lr, weight_decay=config.train.weight_decay)
     device = torch.device("cpu")
+    optimizer = seqrec_optimizer(model, config.train.lr, config.train.weight_decay, device)
     rss_before = common.rss_mb()
 
-    seconds, losses = [], []
+    seconds, cpu_seconds, losses = [], [], []
     for epoch in range(spec["warmup"] + spec["epochs"]):
-        started = time.perf_counter()
+        started, cpu_started = time.perf_counter(), time.process_time()
         loss = train_epoch(
             model, timed, objective, optimizer, generator, device, f"epoch {epoch}", length_groups=length_groups
         )
         losses.append(loss)
         seconds.append(time.perf_counter() - started)
+        cpu_seconds.append(time.process_time() - cpu_started)
     return {
         "n_negatives": n_negatives,
         "full_batches": len(batches),
         "timed_batches": len(timed),
         "epoch_seconds_raw": seconds,
+        "epoch_cpu_seconds_raw": cpu_seconds,
         "losses": losses,
         "train_epoch_kwargs": {"length_groups": length_groups},
         "rss_before_training_mb": rss_before,
     }
+
+
+def seqrec_optimizer(model: Any, lr: float, weight_decay: float, device: Any) -> Any:
+    """The optimizer ``seqrec train`` builds (``seqrec.training.make_optimizer``); plain Adam for a
+    seqrec that predates it, so that an older commit is timed as it trained."""
+    try:
+        from seqrec.training import make_optimizer
+    except ImportError:
+        import torch
+
+        return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    return make_optimizer(model, lr, weight_decay, device)
 
 
 def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
@@ -135,6 +149,7 @@ def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
 # ========================================================================== child: RecTools
 
 _EPOCH_SECONDS: list[float] = []  # filled by the callback (Lightning deep-copies the trainer)
+_EPOCH_CPU_SECONDS: list[float] = []  # the same epochs in this process's CPU time
 _TRAINER_KWARGS: dict[str, Any] = {}
 
 
@@ -144,12 +159,14 @@ def rectools_trainer() -> Any:
 
     class EpochTimer(Callback):
         started = 0.0
+        cpu_started = 0.0
 
         def on_train_epoch_start(self, trainer: Any, pl_module: Any) -> None:
-            self.started = time.perf_counter()
+            self.started, self.cpu_started = time.perf_counter(), time.process_time()
 
         def on_train_epoch_end(self, trainer: Any, pl_module: Any) -> None:
             _EPOCH_SECONDS.append(time.perf_counter() - self.started)
+            _EPOCH_CPU_SECONDS.append(time.process_time() - self.cpu_started)
 
     return Trainer(
         accelerator="cpu",
@@ -232,6 +249,7 @@ def rectools_child(spec: dict[str, Any]) -> dict[str, Any]:
         "full_batches": full_batches,
         "timed_batches": min(spec["batches"], full_batches) if spec["batches"] else full_batches,
         "epoch_seconds_raw": list(_EPOCH_SECONDS),
+        "epoch_cpu_seconds_raw": list(_EPOCH_CPU_SECONDS),
         "rectools_kwargs": rectools_model_kwargs(spec["model"], spec["loss"], spec["negatives"], epochs),
         "rss_before_training_mb": rss_before,
         "versions": versions,
@@ -243,6 +261,8 @@ def child_main(spec: dict[str, Any], result_file: str) -> None:
     if result.get("status", "ok") == "ok":
         timed = result["epoch_seconds_raw"][spec["warmup"] :]
         result["seconds_per_epoch"] = common.median(timed) * result["full_batches"] / result["timed_batches"]
+        cpu_timed = result["epoch_cpu_seconds_raw"][spec["warmup"] :]
+        result["cpu_seconds_per_epoch"] = common.median(cpu_timed) * result["full_batches"] / result["timed_batches"]
         result["peak_rss_mb"] = common.peak_rss_mb()
     common.write_child_result(result_file, spec | result)
 
@@ -310,12 +330,15 @@ def summarise(results: list[tuple[dict[str, Any], dict[str, Any] | None]]) -> li
         for impl, r in (("seqrec", seqrec), ("rectools", rectools)):
             ok = r is not None and r["status"] == "ok"
             row[f"{impl}_seconds_per_epoch"] = r["seconds_per_epoch"] if ok else None  # type: ignore[index]
+            row[f"{impl}_cpu_seconds_per_epoch"] = r.get("cpu_seconds_per_epoch") if ok else None  # type: ignore[union-attr]
             row[f"{impl}_peak_rss_mb"] = r["peak_rss_mb"] if ok else None  # type: ignore[index]
             row[f"{impl}_status"] = "not run" if r is None else r["status"]
         both = row["seqrec_seconds_per_epoch"] is not None and row["rectools_seconds_per_epoch"] is not None
         row["time_ratio_seqrec_over_rectools"] = (
             row["seqrec_seconds_per_epoch"] / row["rectools_seconds_per_epoch"] if both else None
         )
+        cpu = row["seqrec_cpu_seconds_per_epoch"], row["rectools_cpu_seconds_per_epoch"]
+        row["cpu_time_ratio_seqrec_over_rectools"] = cpu[0] / cpu[1] if both and None not in cpu else None
         row["rss_ratio_seqrec_over_rectools"] = (
             row["seqrec_peak_rss_mb"] / row["rectools_peak_rss_mb"] if both else None
         )
@@ -332,6 +355,7 @@ def report(
         "seqrec s/epoch",
         "RecTools s/epoch",
         "time ratio",
+        "CPU time ratio",
         "seqrec peak MiB",
         "RecTools peak MiB",
         "RSS ratio",
@@ -343,6 +367,7 @@ def report(
             r["seqrec_seconds_per_epoch"],
             r["rectools_seconds_per_epoch"],
             r["time_ratio_seqrec_over_rectools"],
+            r["cpu_time_ratio_seqrec_over_rectools"],
             r["seqrec_peak_rss_mb"],
             r["rectools_peak_rss_mb"],
             r["rss_ratio_seqrec_over_rectools"],
@@ -358,7 +383,8 @@ def report(
             "",
             f"Median seconds per epoch over {args.epochs} epoch(s) after {args.warmup} warm-up epoch(s); {mode}.",
             "Peak RSS is each measurement's own process (VmHWM). Ratios are seqrec / RecTools (below 1: seqrec "
-            "faster or smaller).",
+            "faster or smaller); the CPU time ratio is that of the children's own CPU seconds over the same "
+            "epochs, less sensitive than wall time to other processes on the machine.",
             "",
             common.markdown_table(headers, table),
             "",

@@ -62,6 +62,13 @@ def validation_subset(valid: EvalSet, max_users: int, seed: int) -> EvalSet:
     return valid.subset(np.sort(rng.choice(len(valid), max_users, replace=False)))
 
 
+def make_optimizer(model: nn.Module, lr: float, weight_decay: float, device: torch.device) -> torch.optim.Adam:
+    """Adam over the model's parameters; on CPU and CUDA the fused kernel (one pass per parameter
+    instead of several: the same update, several times faster on a large item table)."""
+    fused = device.type in ("cpu", "cuda")
+    return torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay, fused=fused or None)
+
+
 def make_batches(model: SequenceModel, split: Split, batch_size: int) -> SequenceBatches:
     """The model's training batches (next item or cloze) over every user's training range."""
     starts, ends = split.train_offsets
@@ -185,7 +192,7 @@ class _Trainer:
             self.objective.sampler.prepare(item_counts(split.data.items, starts, ends, model.n_items))
         self.batches = make_batches(model, split, train.batch_size)
         self.valid = None if split.valid is None else validation_subset(split.valid, ev.valid_users, train.seed)
-        self.optimizer = torch.optim.Adam(model.parameters(), lr=train.lr, weight_decay=train.weight_decay)
+        self.optimizer = make_optimizer(model, train.lr, train.weight_decay, self.device)
         self.scheduler = make_scheduler(
             self.optimizer, train.lr_schedule, train.warmup_epochs, train.max_epochs, len(self.batches)
         )

@@ -126,12 +126,14 @@ def test_chunked_sampled_ce_matches_plain_value_and_gradients() -> None:
     assert chunked.item() == pytest.approx(plain.item(), abs=1e-12)
     for a, b in zip(plain_grads, chunked_grads, strict=True):
         torch.testing.assert_close(a, b)
-    # several chunks of sequences (2 per chunk) give the same as one
+    # several chunks of sequences (2 per chunk: 2 x 8 bytes x 7 negatives x (6 positions + 8 dims))
+    # give the same value and gradients as one
     from seqrec.objectives.fused_ce import sampled_cross_entropy
 
-    args = (hidden, weights[targets], weights[negatives], targets > 0, negatives != 0)
-    small = sampled_cross_entropy(*args, chunk_bytes=2 * 4 * 6 * 7, target_ids=targets, negative_ids=negatives)
+    small = sampled_cross_entropy(hidden, weights, targets, negatives, chunk_bytes=2 * 8 * 7 * (6 + 8))
     assert small.item() == pytest.approx(plain.item(), abs=1e-12)
+    for a, b in zip(plain_grads, torch.autograd.grad(1.7 * small, (hidden, weights)), strict=True):
+        torch.testing.assert_close(a, b)
 
 
 def test_chunk_rows_follow_the_memory_budget_with_a_floor() -> None:

@@ -27,19 +27,54 @@ def trim_padding(inputs: torch.Tensor, *others: torch.Tensor) -> tuple[torch.Ten
     return (inputs[:, first:],) + tuple(t[:, first:] for t in others)
 
 
+POSITION_COST = 192
+"""The work of one position outside attention (its linear layers), in units of one attention
+score: about 3 x hidden for hidden 64. ``length_bounds`` weighs a part of ``rows`` sequences
+of padded length L as rows x L x (POSITION_COST + L)."""
+
+
+def length_bounds(lengths: np.ndarray, groups: int) -> list[int]:
+    """Cut points 0 = c_0 < c_1 < ... < c_g = len(lengths) of ascending ``lengths`` into at most
+    ``groups`` parts that minimise the summed cost of the parts, each part padded to its longest
+    sequence (``POSITION_COST``): a dynamic programme over the sorted lengths, O(groups x n^2)."""
+    n = len(lengths)
+    groups = max(1, min(groups, n))
+    padded = np.asarray(lengths, dtype=np.float64)  # [n], ascending
+    per_row = padded * (POSITION_COST + padded)  # [n]: a row's cost when padded to lengths[j]
+    size = np.arange(n + 1)[None, :] - np.arange(n + 1)[:, None]  # [n + 1, n + 1]: rows i..j-1
+    cost = np.where(size > 0, size * np.concatenate([[0.0], per_row])[None, :], np.inf)  # part [i, j)
+    best = np.full(n + 1, np.inf)
+    best[0] = 0.0
+    starts = []  # per round: where the last part of the best split of [0, j) begins (j: no new part)
+    for _ in range(groups):
+        total = best[:, None] + cost  # [n + 1, n + 1]: the best split of [0, i), then the part [i, j)
+        new_part = total.min(0) < best  # [n + 1]
+        starts.append(np.where(new_part, total.argmin(0), np.arange(n + 1)))
+        best = np.where(new_part, total.min(0), best)  # fewer parts stay allowed
+    bounds, end = [n], n
+    for start in reversed(starts):
+        end = int(start[end])
+        bounds.append(end)
+    return sorted(set(bounds) | {0})
+
+
 def split_by_length(
     rows: np.ndarray, inputs: torch.Tensor, targets: torch.Tensor, groups: int
 ) -> list[tuple[np.ndarray, torch.Tensor, torch.Tensor]]:
-    """Cut a batch into ``groups`` parts of similar sequence length, each trimmed of its padding.
+    """Cut a batch into at most ``groups`` parts of similar sequence length, each trimmed of its padding.
 
     Attention costs grow with the square of the padded length, so short sequences batched
-    apart from long ones cost much less; the parts together hold exactly the batch's rows.
+    apart from long ones cost much less; the cut points minimise the estimated cost of the
+    parts (``length_bounds``), and the parts together hold exactly the batch's rows.
     """
     if groups <= 1:
         return [(rows, inputs, targets)]
-    order = torch.argsort((inputs != 0).sum(1), stable=True)
+    lengths = (inputs != 0).sum(1)  # [B]
+    order = torch.argsort(lengths, stable=True)
+    bounds = length_bounds(lengths[order].numpy(), groups)
     parts = []
-    for index in order.chunk(min(groups, len(order))):
+    for begin, end in zip(bounds[:-1], bounds[1:], strict=True):
+        index = order[begin:end]
         part_inputs, part_targets = trim_padding(inputs[index], targets[index])
         parts.append((rows[index.numpy()], part_inputs, part_targets))
     return parts

@@ -15,6 +15,7 @@ import torch
 
 DEFAULT_CHUNK_BYTES = 16 * 2**20  # logits held at once
 MIN_CHUNK_ROWS = 64  # below this, re-reading the item matrix for every chunk dominates (huge catalogs)
+SAMPLED_CHUNK_BYTES = 4 * 2**20  # negative embeddings and logits of one chunk of sequences (sampled softmax)
 
 
 def chunk_rows(n_items: int, chunk_bytes: int = DEFAULT_CHUNK_BYTES, min_rows: int = MIN_CHUNK_ROWS) -> int:
@@ -86,97 +87,114 @@ def linear_cross_entropy(
 
 
 class _SampledCrossEntropy(torch.autograd.Function):
-    """Softmax over each position's target and its sequence's shared negatives, chunked by sequence."""
+    """Softmax over each position's target and its sequence's shared negatives, a few sequences at a time.
+
+    Each chunk gathers its own rows of the output matrix (``index_select``) and adds their gradient
+    straight into one dense [I + 1, D] gradient (``index_add_``): the [B, n, D] negative embeddings
+    and their gradient are never held for the whole batch, and the temporaries of one chunk are
+    small enough to be reused from chunk to chunk. Chunks take the sequences in the order of their
+    first target position and skip the columns before it, so that positions without a target
+    (padding) cost next to nothing.
+    """
 
     @staticmethod
     def forward(
         ctx: Any,
         hidden: torch.Tensor,
-        positive: torch.Tensor,
-        negative: torch.Tensor,
-        valid: torch.Tensor,
-        negative_valid: torch.Tensor,
+        weights: torch.Tensor,
+        targets: torch.Tensor,
+        negatives: torch.Tensor,
         rows: int,
-        target_ids: torch.Tensor | None,
-        negative_ids: torch.Tensor | None,
+        check_targets: bool,
         negative_bias: torch.Tensor | None,
     ) -> torch.Tensor:
+        valid = targets > 0  # [B, L]
         n = max(int(valid.sum()), 1)
-        grad_hidden, grad_positive, grad_negative = (torch.zeros_like(t) for t in (hidden, positive, negative))
+        batch, length, width = *targets.shape, weights.shape[1]
+        # each sequence's first target column (length: none); in this order, each chunk holds
+        # sequences of similar length and drops the leading columns where none of them has a target
+        first = torch.where(valid.any(1), valid.to(torch.uint8).argmax(1), length)  # [B]
+        order = torch.argsort(first, stable=True)  # [B]
+        grad_hidden = torch.zeros_like(hidden)  # [B, L, D]: zero where there is no target
+        grad_weights = torch.zeros_like(weights)  # [I + 1, D]
         total = torch.zeros((), dtype=torch.float64, device=hidden.device)
-        for begin in range(0, hidden.shape[0], rows):
-            part = slice(begin, begin + rows)
-            h, w_pos, w_neg = hidden[part], positive[part], negative[part]  # [b, L, D], [b, L, D], [b, n, D]
-            pos = (h * w_pos).sum(-1)  # [b, L]
-            logits = torch.bmm(h, w_neg.transpose(1, 2))  # [b, L, n]
+        for begin in range(0, batch, rows):
+            part = order[begin : begin + rows]  # [b]
+            start = int(first[part].min())
+            if start == length:
+                break  # these sequences and the rest have no target
+            h, t, ids = hidden[part, start:], targets[part, start:], negatives[part]  # [b, l, D], [b, l], [b, n]
+            w_pos = weights.index_select(0, t.reshape(-1)).view(*t.shape, width)  # [b, l, D]
+            w_neg = weights.index_select(0, ids.reshape(-1)).view(*ids.shape, width)  # [b, n, D]
+            pos = (h * w_pos).sum(-1)  # [b, l]
+            logits = torch.bmm(h, w_neg.transpose(1, 2))  # [b, l, n]
             if negative_bias is not None:
                 logits.add_(negative_bias[part][:, None, :])  # [b, 1, n]: the same shift at every position
-            empty = ~negative_valid[part]  # [b, n]
+            empty = ids == 0  # [b, n]
             if empty.any():
                 logits.masked_fill_(empty[:, None, :], float("-inf"))
-            if target_ids is not None and negative_ids is not None:
-                same = target_ids[part][:, :, None] == negative_ids[part][:, None, :]  # [b, L, n]
+            if check_targets:
+                same = t[:, :, None] == ids[:, None, :]  # [b, l, n]
                 if same.any():  # a negative that is the position's own target is no negative
                     logits.masked_fill_(same, float("-inf"))
-            top = torch.maximum(logits.amax(-1), pos)  # [b, L]
+            top = torch.maximum(logits.amax(-1), pos)  # [b, l]
             probs = logits.sub_(top[..., None]).exp_()  # unnormalised, in place
-            pos_exp = (pos - top).exp()  # [b, L]
-            norm = probs.sum(-1) + pos_exp  # [b, L]
-            where = valid[part]
+            pos_exp = (pos - top).exp()  # [b, l]
+            norm = probs.sum(-1) + pos_exp  # [b, l]
+            where = t > 0  # [b, l]
             total += (top + norm.log() - pos)[where].sum(dtype=torch.float64)
-            scale = where / (norm * n)  # [b, L]: d(mean loss)/d(exp-logit), zero at padding
+            scale = where / (norm * n)  # [b, l]: d(mean loss)/d(exp-logit), zero at padding
             probs.mul_(scale[..., None])  # d(mean loss)/d(negative logits)
-            d_pos = pos_exp * scale - where / n  # [b, L]
-            grad_hidden[part] = d_pos[..., None] * w_pos + torch.bmm(probs, w_neg)
-            grad_positive[part] = d_pos[..., None] * h
-            grad_negative[part] = torch.bmm(probs.transpose(1, 2), h)
-        ctx.save_for_backward(grad_hidden, grad_positive, grad_negative)
+            d_pos = (pos_exp * scale - where / n)[..., None]  # [b, l, 1]
+            grad_hidden[part, start:] = torch.baddbmm(d_pos * w_pos, probs, w_neg)  # [b, l, D]
+            grad_weights.index_add_(0, ids.reshape(-1), torch.bmm(probs.transpose(1, 2), h).view(-1, width))
+            grad_weights.index_add_(0, t.reshape(-1), (d_pos * h).view(-1, width))
+        ctx.grads = (grad_hidden, grad_weights)
         return (total / n).to(hidden.dtype)
 
     @staticmethod
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        grad_hidden, grad_positive, grad_negative = ctx.saved_tensors
-        grads = (grad_hidden * grad_output, grad_positive * grad_output, grad_negative * grad_output)
-        return (*grads, None, None, None, None, None, None)
+        if ctx.grads is None:
+            raise RuntimeError("sampled cross-entropy: backward through the same loss a second time")
+        grad_hidden, grad_weights = ctx.grads
+        ctx.grads = None  # scaled in place below: the gradients are handed on once, without a copy
+        return grad_hidden.mul_(grad_output), grad_weights.mul_(grad_output), None, None, None, None, None
 
 
 def sampled_cross_entropy(
     hidden: torch.Tensor,
-    positive: torch.Tensor,
-    negative: torch.Tensor,
-    valid: torch.Tensor,
-    negative_valid: torch.Tensor,
-    chunk_bytes: int = 4 * DEFAULT_CHUNK_BYTES,
-    target_ids: torch.Tensor | None = None,
-    negative_ids: torch.Tensor | None = None,
+    weights: torch.Tensor,
+    targets: torch.Tensor,
+    negatives: torch.Tensor,
+    check_targets: bool = True,
     negative_bias: torch.Tensor | None = None,
+    chunk_bytes: int = SAMPLED_CHUNK_BYTES,
 ) -> torch.Tensor:
-    """Mean over ``valid`` positions of -log softmax([h.w_pos, h.w_neg_1, ..., h.w_neg_n])[0].
+    """Mean over target positions of -log softmax([h.w_target, h.w_neg_1, ..., h.w_neg_n])[0].
 
-    hidden and positive [B, L, D] (the target's embedding per position), negative [B, n, D]
-    (each sequence's shared negatives), valid [B, L] and negative_valid [B, n] booleans.
-    With ``target_ids`` [B, L] and ``negative_ids`` [B, n], a negative equal to a position's
-    target is left out of that position's softmax (so the target never counts twice).
-    ``negative_bias`` [B, n] (finite) is added to every position's negative logits (logQ correction).
-    The [B, L, n] logits exist one chunk of sequences at a time, and their gradients are
-    formed in the same pass (as ``linear_cross_entropy`` does for the full catalog).
+    hidden [B, L, D], weights [I + 1, D] (row 0 padding), targets [B, L] (0 = no target) and
+    negatives [B, n] (each sequence's shared negatives, 0 = empty slot). With ``check_targets``,
+    a negative equal to a position's target is left out of that position's softmax (so the
+    target never counts twice). ``negative_bias`` [B, n] (finite) is added to every position's
+    negative logits (logQ correction). The [B, L, n] logits and the [B, n, D] negative
+    embeddings exist one chunk of sequences at a time (about ``chunk_bytes``), and their
+    gradients are formed in the same pass (as ``linear_cross_entropy`` does for the full catalog).
     """
-    per_sequence = 4 * hidden.shape[1] * max(negative.shape[1], 1)
+    per_sequence = hidden.element_size() * max(negatives.shape[1], 1) * (hidden.shape[1] + weights.shape[1])
     rows = max(1, chunk_bytes // per_sequence)
-    return _SampledCrossEntropy.apply(
-        hidden, positive, negative, valid, negative_valid, rows, target_ids, negative_ids, negative_bias
-    )
+    return _SampledCrossEntropy.apply(hidden, weights, targets, negatives, rows, check_targets, negative_bias)
 
 
 class _GatherRows(torch.autograd.Function):
-    """``weights[ids]`` whose backward adds the gradient rows with ``index_add_``: on the CPU several
-    times faster than the accumulating ``index_put_`` of plain indexing, for the same sums."""
+    """``weights[ids]`` by ``index_select`` (on the CPU several times faster than advanced indexing),
+    whose backward adds the gradient rows with ``index_add_`` (several times faster than the
+    accumulating ``index_put_`` of plain indexing), for the same values and sums."""
 
     @staticmethod
     def forward(ctx: Any, weights: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
         ctx.save_for_backward(ids)
         ctx.rows = weights.shape[0]
-        return weights[ids]  # [*ids.shape, D]
+        return weights.index_select(0, ids.reshape(-1)).view(*ids.shape, weights.shape[1])  # [*ids.shape, D]
 
     @staticmethod
     def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:

@@ -28,8 +28,8 @@ def bce_loss(
     """-log σ(h·e_pos) - Σ_k log(1 - σ(h·e_neg_k)), averaged over target positions; negatives [B, L, n]."""
     where = targets > 0
     h = hidden[where]  # [N, D]
-    positive = (h * weights[targets[where]]).sum(-1)  # [N]
-    negative = torch.einsum("nd,nkd->nk", h, weights[negatives[where]])  # [N, n]
+    positive = (h * gather_rows(weights, targets[where])).sum(-1)  # [N]
+    negative = torch.einsum("nd,nkd->nk", h, gather_rows(weights, negatives[where]))  # [N, n]
     return (F.softplus(-positive) + F.softplus(negative).sum(-1)).mean()
 
 
@@ -47,8 +47,8 @@ def gbce_loss(
     beta = gbce_beta(negatives.shape[-1], weights.shape[0] - 1, t)
     where = targets > 0
     h = hidden[where]  # [N, D]
-    positive = (h * weights[targets[where]]).sum(-1)  # [N]
-    negative = torch.einsum("nd,nkd->nk", h, weights[negatives[where]])  # [N, k]
+    positive = (h * gather_rows(weights, targets[where])).sum(-1)  # [N]
+    negative = torch.einsum("nd,nkd->nk", h, gather_rows(weights, negatives[where]))  # [N, k]
     return (beta * F.softplus(-positive) + F.softplus(negative).sum(-1)).mean()
 
 
@@ -110,17 +110,8 @@ def sampled_ce_loss(
     equal to a position's target is left out there (a check skipped when ``may_hit_targets`` is False:
     the caller knows there is none). With ``log_q`` [B, n], each negative's logit is corrected by
     ``logq_correction`` (-log(m q(j)); Yi et al., RecSys 2019)."""
-    ids = (targets, negatives) if may_hit_targets else (None, None)
-    return sampled_cross_entropy(
-        hidden,
-        gather_rows(weights, targets),
-        gather_rows(weights, negatives),
-        targets > 0,
-        negatives != 0,
-        target_ids=ids[0],
-        negative_ids=ids[1],
-        negative_bias=None if log_q is None else logq_correction(negatives, log_q),
-    )  # [B, L, D], [B, L, D], [B, n, D]
+    bias = None if log_q is None else logq_correction(negatives, log_q)  # [B, n]
+    return sampled_cross_entropy(hidden, weights, targets, negatives, check_targets=may_hit_targets, negative_bias=bias)
 
 
 def sampled_ce_loss_plain(

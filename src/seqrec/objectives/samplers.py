@@ -90,17 +90,28 @@ def uniform_negatives(shape: tuple[int, ...], n_items: int, generator: torch.Gen
     return torch.randint(1, n_items + 1, shape, generator=generator)
 
 
-def unseen_negatives(seen: torch.Tensor, n: int, generator: torch.Generator) -> torch.Tensor:
+def seen_counts(seen: torch.Tensor) -> torch.Tensor:
+    """Seen items per row of ``seen`` [B, I + 1], padding (column 0) excluded: [B] int64. Summed as
+    bytes into int32, several times faster than a sum over booleans (which converts every entry
+    to int64 first)."""
+    return seen[:, 1:].view(torch.uint8).sum(1, dtype=torch.int32).long()
+
+
+def unseen_negatives(
+    seen: torch.Tensor, n: int, generator: torch.Generator, counts: torch.Tensor | None = None
+) -> torch.Tensor:
     """Per row, ``n`` distinct items the row has not seen, uniformly without replacement.
 
-    ``seen`` is [B, I + 1] with column 0 (padding) treated as seen. A row with fewer than
-    ``n`` unseen items gets 0 (padding, "no negative") in the slots it cannot fill.
+    ``seen`` is [B, I + 1] with column 0 (padding) treated as seen; ``counts`` [B] its
+    ``seen_counts`` when the caller has them. A row with fewer than ``n`` unseen items gets 0
+    (padding, "no negative") in the slots it cannot fill.
     Returns [B, n]. When ``n`` is a small share of every row's unseen items (a large catalog),
-    the draw is by rejection (a few more than ``n`` candidates per row, no [B, I + 1] work);
-    otherwise by sorting random keys over the whole catalog. Both are exact.
+    the draw is by rejection (a few more than ``n`` candidates per row); otherwise by sorting
+    random keys over the whole catalog. Both are exact.
     """
     n = min(n, seen.shape[1] - 1)
-    unseen = seen.shape[1] - 1 - int(seen[:, 1:].sum(1).max()) if len(seen) else 0  # the fewest unseen items
+    counts = seen_counts(seen) if counts is None else counts
+    unseen = seen.shape[1] - 1 - int(counts.max()) if len(seen) else 0  # the fewest unseen items
     if 0 < n <= unseen // 4:
         picked = unseen_negatives_by_rejection(seen, n, generator, rejection_draws(seen.shape[1] - 1, unseen, n))
         if picked is not None:
@@ -123,6 +134,31 @@ def rejection_draws(n_items: int, unseen: int, n: int) -> int:
     return math.ceil(1.15 * n_items * math.log(unseen / (unseen - n)) + 32)
 
 
+FIRST_DRAW_ENTRIES = 2**23
+"""Entries of the [rows, I + 1] table of ``first_draws`` held at once (16 MiB of int16)."""
+
+
+def first_draws(candidates: torch.Tensor, n_columns: int) -> torch.Tensor:
+    """[B, m] bool: candidate j of row r (an id in 0..n_columns-1) occurs there for the first time.
+
+    Per row, a table over the ids holds each id's first draw index (``scatter_reduce_`` with
+    ``amin``: exact whatever the order of the writes), a few rows at a time
+    (``FIRST_DRAW_ENTRIES``): one pass over the candidates instead of a stable sort of them.
+    The table is int16 when the indices fit.
+    """
+    rows, m = candidates.shape
+    dtype = torch.int16 if m < 2**15 else torch.int32
+    index = torch.arange(m, dtype=dtype, device=candidates.device)  # [m]
+    first = torch.empty(candidates.shape, dtype=torch.bool, device=candidates.device)  # [B, m]
+    step = max(1, FIRST_DRAW_ENTRIES // n_columns)
+    for begin in range(0, rows, step):
+        drawn = candidates[begin : begin + step]  # [b, m]
+        table = torch.full((len(drawn), n_columns), m, dtype=dtype, device=candidates.device)  # [b, I + 1]
+        table.scatter_reduce_(1, drawn, index.expand_as(drawn), "amin")
+        first[begin : begin + step] = table.gather(1, drawn) == index
+    return first
+
+
 def unseen_negatives_by_rejection(
     seen: torch.Tensor, n: int, generator: torch.Generator, draws: int
 ) -> torch.Tensor | None:
@@ -132,12 +168,7 @@ def unseen_negatives_by_rejection(
     ``n``-subset. None when some row got fewer than ``n`` (the caller draws another way)."""
     rows = seen.shape[0]
     candidates = torch.randint(1, seen.shape[1], (rows, draws), generator=generator, device=seen.device)  # [B, m]
-    fresh = ~seen.gather(1, candidates)  # [B, m]: not a seen item
-    ordered, order = candidates.sort(dim=1, stable=True)  # [B, m]: equal items keep their draw order
-    repeat = torch.zeros_like(fresh)
-    repeat[:, 1:] = ordered[:, 1:] == ordered[:, :-1]  # a later copy of the item before it
-    first = torch.empty_like(fresh).scatter_(1, order, ~repeat)  # [B, m], back in draw order
-    keep = fresh & first
+    keep = first_draws(candidates, seen.shape[1]) & ~seen.gather(1, candidates)  # [B, m]: first draws, unseen
     rank = keep.cumsum(1)  # [B, m]: 1-based position among the kept candidates
     if int(rank[:, -1].min()) < n:
         return None
@@ -165,8 +196,9 @@ class UnseenSampler(Sampler):
 
     def draw(self, batch: SamplerBatch, generator: torch.Generator) -> Negatives:
         seen = batch.seen()  # [B, I + 1]
-        items = unseen_negatives(seen, self.n, generator)  # [B, n]
-        unseen = (batch.n_items - seen[:, 1:].sum(1)).clamp(min=1).to(torch.float32)  # [B]
+        counts = seen_counts(seen)  # [B]
+        items = unseen_negatives(seen, self.n, generator, counts)  # [B, n]
+        unseen = (batch.n_items - counts).clamp(min=1).to(torch.float32)  # [B]
         # a training target is a seen item, so it is never among the row's negatives
         return Negatives(items, (-unseen.log())[:, None].expand(items.shape), may_hit_targets=False)  # [B, n]
 

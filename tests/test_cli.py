@@ -33,7 +33,7 @@ TINY = [
 def test_train_writes_a_complete_run(tmp_path: Path) -> None:
     out = tmp_path / "run"
     assert main(["train", *TINY, "--out", str(out)]) == 0
-    assert {p.name for p in out.iterdir()} == {"config.toml", "log.jsonl", "metrics.json", "best.pt"}
+    assert {p.name for p in out.iterdir()} == {"config.toml", "log.jsonl", "metrics.json", "best.pt", "per_user.npz"}
     metrics = json.loads((out / "metrics.json").read_text())
     assert set(metrics["test"]) == {"hr@10", "ndcg@10", "hr@100", "ndcg@100", "mrr"}
     log = [json.loads(line) for line in (out / "log.jsonl").read_text().splitlines()]

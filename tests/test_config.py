@@ -83,3 +83,16 @@ def test_a_named_variant_fills_the_switches_not_set_explicitly() -> None:
     assert (config.model.mlm_head, config.model.mask_last_if_none) == (False, False)
     with pytest.raises(ConfigError, match="model.variant .fast. is not a variant of sasrec; known: paper-code"):
         load_config(None, ["model.variant=fast"])
+
+
+def test_optional_keys_take_their_type_or_none_from_a_dict() -> None:
+    from seqrec.config import from_dict
+
+    # a model file stores config.to_dict(), where a shorthand that is not set is None
+    config = from_dict({"train": {"loss": "gbce", "gbce_t": None, "logq": None}, "model": {"tie_embeddings": False}})
+    assert (config.train.gbce_t, config.train.logq, config.model.tie_embeddings) == (None, None, False)
+    assert from_dict({"train": {"gbce_t": 1}}).train.gbce_t == 1.0  # an int where a float is expected
+    with pytest.raises(ConfigError, match=r"<config>: train.logq: expected bool, got str 'yes'"):
+        from_dict({"train": {"logq": "yes"}})
+    with pytest.raises(ConfigError, match=r"train.batch_size: expected int, got NoneType None"):
+        from_dict({"train": {"batch_size": None}})  # None only where a key may be not set

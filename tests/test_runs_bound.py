@@ -62,7 +62,7 @@ def test_record_holds_path_size_sha256_and_version(tmp_path: Path) -> None:
         "size": data.stat().st_size,
         "sha256": hashlib.sha256(data.read_bytes()).hexdigest(),
     }
-    assert sorted(p.name for p in run.iterdir()) == ["best.pt", "config.toml", "log.jsonl", "metrics.json"]
+    assert sorted(p.name for p in run.iterdir()) == "best.pt config.toml log.jsonl metrics.json per_user.npz".split()
 
 
 def test_changed_data_is_refused_unless_allowed(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:

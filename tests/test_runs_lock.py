@@ -85,7 +85,7 @@ def test_stale_lock_is_replaced_with_a_note(tmp_path: Path, capsys: pytest.Captu
     assert train(out) == 0
     err = capsys.readouterr().err
     assert f"replacing the stale lock {out / '.lock'} (pid {gone.pid} is no longer running)" in err
-    assert sorted(p.name for p in out.iterdir()) == ["best.pt", "config.toml", "log.jsonl", "metrics.json"]
+    assert sorted(p.name for p in out.iterdir()) == "best.pt config.toml log.jsonl metrics.json per_user.npz".split()
 
 
 # ---------------------------------------------------------------- earlier and unfinished runs

@@ -120,18 +120,45 @@ def _export(args: argparse.Namespace) -> int:
 def _evaluate(args: argparse.Namespace) -> int:
     import json
 
-    from seqrec.runs import evaluate_run
+    from seqrec.runs import backfill_per_user, rescore_run
 
-    metrics = evaluate_run(args.model, args.device, args.allow_changed_data, args.allow_unfinished)
+    metrics, per_user = rescore_run(args.model, args.device, args.allow_changed_data, args.allow_unfinished)
     print(json.dumps(metrics, indent=2))
+    print(backfill_per_user(args.model, per_user, args.allow_changed_data), file=sys.stderr)
+    return 0
+
+
+def _compare(args: argparse.Namespace) -> int:
+    from seqrec.compare import compare_command
+
+    print(compare_command(args.runs, args.reference, args.metric, args.bootstrap), end="")
     return 0
 
 
 def _reproduce(args: argparse.Namespace) -> int:
-    from seqrec.reproduce import reproduce
+    from seqrec.reproduce import data_file, reproduce
 
-    models = args.models.split(",") if args.models else None
-    print(reproduce(args.dataset, args.out, models, args.seeds, args.max_epochs, args.quick, args.data_dir))
+    if args.data is not None and args.dataset is not None:
+        raise ConfigError("--data runs the grid on your file and --dataset on a catalog dataset: give one of them")
+    if args.data is None and (args.format is not None or args.settings is not None):
+        raise ConfigError(f"{'--format' if args.format is not None else '--settings'} applies to --data FILE only")
+    data = None if args.data is None else data_file(args.data, args.format or "auto", args.settings)
+    if data is not None and data.median_length is not None:
+        print(f"{data.path.name}: median sequence length {data.median_length:g}: the paper's {data.settings} settings")
+    print(
+        reproduce(
+            args.dataset or "synthetic",
+            args.out,
+            args.models.split(",") if args.models else None,
+            args.seeds,
+            args.max_epochs,
+            args.quick,
+            args.data_dir,
+            grid=args.grid,
+            data=data,
+            dry_run=args.dry_run,
+        )
+    )
     return 0
 
 
@@ -142,7 +169,13 @@ def _report(args: argparse.Namespace) -> int:
     if not runs:
         raise ConfigError(f"no run directories (with config.toml) in {', '.join(args.dirs)}")
     out = Path(args.out) if args.out else Path(args.dirs[0])
-    print(write_report(runs, out, quick=args.quick))
+    if args.html:
+        from seqrec.report.html import require_finished
+
+        require_finished(runs, ", ".join(args.dirs))  # before any file is written
+    print(write_report(runs, out, quick=args.quick, html=args.html))
+    if args.html:
+        print(f"written {out / 'report.html'}")
     return 0
 
 
@@ -188,9 +221,24 @@ def build_parser() -> argparse.ArgumentParser:
     train.set_defaults(handler=_train)
 
     reproduce = commands.add_parser("reproduce", help="the paper's table on one dataset, with time beside quality")
-    reproduce.add_argument("--dataset", default="synthetic", help="ml-1m, beauty, ... (default: built-in synthetic)")
-    reproduce.add_argument("--out", help="output directory (default: results/DATASET)")
-    reproduce.add_argument("--models", help="comma-separated subset of bert4rec,sasrec-bce,sasrec-ce,sasrec-sampled-ce")
+    reproduce.add_argument("--dataset", help="ml-1m, beauty, ... (default: built-in synthetic)")
+    reproduce.add_argument("--data", metavar="FILE", help="your own interactions file instead of --dataset")
+    reproduce.add_argument("--format", help="--data's format: pairs, user_lines, grouplens, udata, table, auto")
+    reproduce.add_argument(
+        "--settings",
+        choices=["short", "long"],
+        help="--data: the paper's settings for short (max_length 50) or long (200) sequences "
+        "(default: long when the median sequence is longer than 50 items)",
+    )
+    reproduce.add_argument(
+        "--grid",
+        choices=["paper", "extended"],
+        default="paper",
+        help="the paper's four rows, or those plus one row per later loss, sampler and block (default: paper)",
+    )
+    reproduce.add_argument("--out", help="output directory (default: results/DATASET, or results/ and FILE's name)")
+    reproduce.add_argument("--models", help="comma-separated subset of the grid's rows (see --dry-run)")
+    reproduce.add_argument("--dry-run", action="store_true", help="print the planned runs and their configs; run none")
     reproduce.add_argument("--seeds", type=int, default=1, help="seeds per model; the table gives mean ± std")
     reproduce.add_argument("--max-epochs", type=int, help="cap every run's epochs (rows say when a run hit it)")
     reproduce.add_argument("--quick", action="store_true", help="a small budget for a demo, labelled as such")
@@ -201,6 +249,9 @@ def build_parser() -> argparse.ArgumentParser:
     report.add_argument("dirs", nargs="+", help="run directories, or directories holding them")
     report.add_argument("--out", help="where to write (default: the first directory)")
     report.add_argument("--quick", action="store_true", help="label the rows as a quick demo budget")
+    report.add_argument(
+        "--html", action="store_true", help="also write report.html: table, plots and example users in one file"
+    )
     report.set_defaults(handler=_report)
 
     datasets = commands.add_parser("datasets", help="list the dataset catalog and local copies")
@@ -250,6 +301,13 @@ def build_parser() -> argparse.ArgumentParser:
     evaluate.add_argument("--device", default=None, help="torch device (default: the run's)")
     _allow_flags(evaluate)
     evaluate.set_defaults(handler=_evaluate)
+
+    compare = commands.add_parser("compare", help="paired significance of finished runs on one split, per user")
+    compare.add_argument("runs", nargs="+", help="run directories (with per_user.npz), or directories holding them")
+    compare.add_argument("--reference", metavar="RUN", help="the run the others are compared with (default: the first)")
+    compare.add_argument("--metric", default="ndcg@10", help="ndcg@K, hr@K or mrr (default: ndcg@10)")
+    compare.add_argument("--bootstrap", type=int, default=10_000, metavar="N", help="resamples for the 95%% CI")
+    compare.set_defaults(handler=_compare)
 
     export = commands.add_parser("export", help="write encoder.onnx, items.npy, ids.json for serving with onnxruntime")
     export.add_argument("--model", required=True, help="a `seqrec train` run directory or a saved model file")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import dataclasses
 import tomllib
+import types
 import typing
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -49,7 +50,9 @@ class ModelConfig:
     # variants of published code: a named set of the switches below ("paper-code"), or each switch on its own;
     # every model checks its own switches (see seqrec.models)
     variant: str = ""
-    block: str = "pre_norm"  # pre_norm | sasrec_pytorch
+    block: str = "pre_norm"  # pre_norm | post_norm | sasrec_pytorch | ligr (seqrec.models.blocks.BLOCKS)
+    # false: a separate output item table for scoring (gSASRec's default), the input table only embeds
+    tie_embeddings: bool = True
     # normal_torch_mha: N(0, 0.02) but the attention's q/k/v projection Xavier-uniform, as the paper's code
     # initialises; normal: N(0, 0.02) everywhere; xavier: Xavier-normal (seqrec 0.1's default)
     init: str = "normal_torch_mha"
@@ -58,11 +61,15 @@ class ModelConfig:
 
 @dataclass
 class TrainConfig:
-    loss: str = "ce"  # bce | ce | sampled_ce (seqrec.objectives.LOSSES)
-    loss_args: dict[str, Any] = field(default_factory=dict)  # the loss's own parameters, e.g. {t = 0.75}
-    sampler: str = ""  # "": the loss's own; uniform | unseen (seqrec.objectives.SAMPLERS)
-    sampler_args: dict[str, Any] = field(default_factory=dict)  # the sampler's own parameters
-    negatives: int = 0  # 0: the loss's default (1 for bce, 3000 for sampled_ce)
+    loss: str = "ce"  # bce | ce | sampled_ce | gbce (seqrec.objectives.LOSSES)
+    loss_args: dict[str, Any] = field(default_factory=dict)  # the loss's own parameters, e.g. {exclude_seen = true}
+    # "": the loss's own; uniform | unseen | popularity | in_batch | mixed (seqrec.objectives.SAMPLERS)
+    sampler: str = ""
+    sampler_args: dict[str, Any] = field(default_factory=dict)  # the sampler's own parameters, e.g. {alpha = 0.5}
+    negatives: int = 0  # 0: the loss's default (1 for bce, 256 for gbce, 3000 for sampled_ce)
+    # shorthands for loss_args (not set: the loss's default; setting one and loss_args' entry too is an error)
+    gbce_t: float | None = None  # loss_args.t of gbce, in [0, 1] (0.75 by default)
+    logq: bool | None = None  # loss_args.logq of sampled_ce: correct each negative's logit by -log(m q(j))
     lr: float = 1e-3
     lr_schedule: str = "constant"  # constant | linear | cosine: decay to 0 at the last step of max_epochs
     warmup_epochs: float = 0.0  # linear warm-up from 0 over this many epochs (fractions allowed)
@@ -75,7 +82,7 @@ class TrainConfig:
     threads: int = 0  # 0: torch's default
     amp: str = ""  # "bf16": bfloat16 autocast for the encoder (GPU)
     compile: bool = False  # torch.compile the encoder
-    length_groups: int = 4  # each batch runs as this many parts of similar length: same maths, less padding
+    length_groups: int = 4  # each batch runs as at most this many parts of similar length: same maths, less padding
 
 
 @dataclass
@@ -106,7 +113,13 @@ class Config:
 
 
 def _coerce(value: Any, kind: Any, where: str) -> Any:
-    """Check ``value`` against a field type; ints are accepted where floats are expected."""
+    """Check ``value`` against a field type; ints are accepted where floats are expected.
+
+    ``X | None`` (an optional field, not set when None) takes an X, or None from a dict (TOML has no None).
+    """
+    if isinstance(kind, types.UnionType):
+        (inner,) = [arg for arg in typing.get_args(kind) if arg is not type(None)]
+        return None if value is None else _coerce(value, inner, where)
     if kind is float and isinstance(value, int) and not isinstance(value, bool):
         return float(value)
     if kind is bool or kind is str or kind is int or kind is float:
@@ -215,9 +228,11 @@ def _toml_value(value: Any) -> str:
 
 
 def to_toml(config: Config, header: str = "") -> str:
-    """The resolved config as TOML, every field written out."""
+    """The resolved config as TOML, every field written out (an optional field not set as a comment)."""
     lines = [f"# {line}" for line in header.splitlines()]
     for section, values in config.to_dict().items():
         lines.append(f"\n[{section}]")
-        lines.extend(f"{key} = {_toml_value(value)}" for key, value in values.items())
+        lines.extend(
+            f"# {key}: not set" if value is None else f"{key} = {_toml_value(value)}" for key, value in values.items()
+        )
     return "\n".join(lines).lstrip("\n") + "\n"

@@ -11,7 +11,7 @@ import torch
 from seqrec.data.batches import padded_tails, seen_matrix, trim_padding
 from seqrec.data.interactions import Interactions, item_counts
 from seqrec.data.split import EvalSet
-from seqrec.metrics import metrics_from_ranks, target_ranks
+from seqrec.metrics import mean_metrics, target_ranks
 
 
 class NextItemScorer(Protocol):
@@ -102,20 +102,38 @@ def evaluate_with_lists(
 ) -> tuple[dict[str, float], np.ndarray]:
     """:func:`evaluate`'s metrics and, from the same scores, each user's top-``top_k`` internal items
     [E, top_k] (0 where fewer candidates remain; [E, 0] with ``top_k = 0``)."""
+    ranks, lists = rank_targets(model, data, eval_set, top_k, filter_seen, batch_size, device)
+    return mean_metrics(ranks, ks), lists
+
+
+@torch.no_grad()
+def rank_targets(
+    model: NextItemScorer,
+    data: Interactions,
+    eval_set: EvalSet,
+    top_k: int = 0,
+    filter_seen: bool = True,
+    batch_size: int = 256,
+    device: torch.device | str = "cpu",
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each target's 0-based rank [E] (in ``eval_set``'s order; +inf for a target removed as seen)
+    and, from the same scores, each user's top-``top_k`` internal items [E, top_k].
+
+    Every metric derives from these ranks (:func:`seqrec.metrics.mean_metrics`), so they are
+    what a run keeps per user (:mod:`seqrec.per_user`).
+    """
     if len(eval_set) == 0:
         raise ValueError("no users to evaluate")
     starts = data.offsets[eval_set.users]
-    sums: dict[str, float] = {}
+    ranks = np.zeros(len(eval_set), dtype=np.float64)  # [E]
     lists = np.zeros((len(eval_set), top_k), dtype=np.int64)  # [E, top_k]
     batches = score_histories(
         model, data.items, starts, eval_set.history_end, data.n_items, filter_seen, batch_size, device
     )
     for rows, scores in batches:
         targets = torch.from_numpy(eval_set.targets[rows]).to(device)
-        per_user = metrics_from_ranks(target_ranks(scores, targets), list(ks))
-        for name, values in per_user.items():
-            sums[name] = sums.get(name, 0.0) + float(values.sum())
+        ranks[rows] = target_ranks(scores, targets).cpu().numpy()  # [B]
         if top_k:
             values, items = scores.topk(min(top_k, scores.shape[1]), dim=1)  # [B, k]
             lists[rows, : items.shape[1]] = items.masked_fill(values == float("-inf"), 0).cpu().numpy()
-    return {name: total / len(eval_set) for name, total in sums.items()}, lists
+    return ranks, lists

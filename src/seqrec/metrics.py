@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
 import torch
 
 
@@ -26,3 +29,25 @@ def metrics_from_ranks(ranks: torch.Tensor, ks: list[int]) -> dict[str, torch.Te
         out[f"hr@{k}"] = hit.to(torch.float64)
         out[f"ndcg@{k}"] = torch.where(hit, gain, torch.zeros_like(gain))
     return out
+
+
+def mean_metrics(ranks: np.ndarray, ks: list[int] | tuple[int, ...]) -> dict[str, float]:
+    """Mean HR@K, NDCG@K and MRR over 0-based ranks [E], each an exactly rounded sum (``math.fsum``).
+
+    Computed on the CPU from the integer ranks, so the same ranks give the same figures bit for
+    bit whatever the device or order: what makes metrics.json reproducible from per_user.npz.
+    """
+    if len(ranks) == 0:
+        raise ValueError("no ranks to average")
+    per_user = metrics_from_ranks(torch.from_numpy(np.asarray(ranks, dtype=np.float64)), list(ks))
+    return {name: math.fsum(values.tolist()) / len(ranks) for name, values in per_user.items()}
+
+
+def metric_values(ranks: np.ndarray, name: str) -> np.ndarray:
+    """Per-target values [E] of one metric (``ndcg@K``, ``hr@K`` or ``mrr``) from 0-based ranks [E]."""
+    base, _, k = name.partition("@")
+    if not (name == "mrr" or (base in ("hr", "ndcg") and k.isdigit() and int(k) >= 1)):
+        raise ValueError(f"unknown metric {name!r}; use ndcg@K, hr@K (K >= 1) or mrr")
+    ks = [int(k)] if k else []
+    ranks_t = torch.from_numpy(np.asarray(ranks, dtype=np.float64))
+    return metrics_from_ranks(ranks_t, ks)[f"{base}@{ks[0]}" if ks else name].numpy()

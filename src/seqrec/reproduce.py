@@ -1,5 +1,11 @@
 """``seqrec reproduce``: the paper's grid on one dataset, each run to early stopping, then the report.
 
+The grid is the paper's four rows (``--grid paper``) or those and one row per later loss, sampler
+and block (``--grid extended``; ``seqrec.paper.GRIDS``), each from its committed config
+``configs/<dataset>-<key>.toml``. ``--data FILE`` runs the grid on a user's own interactions
+with the paper's settings for long sequences (ML-1M's configs: max_length 200) or short ones
+(Beauty's: 50), chosen by ``--settings`` or from the file's median sequence length.
+
 Runs are ``seqrec train`` subprocesses (so each one's peak memory is its own) writing to
 ``OUT/<model>`` (seed 0) or ``OUT/<model>-seed<k>``. A finished run (with ``metrics.json``) is
 skipped, an interrupted one (with ``checkpoint.pt``) is resumed, so an interrupted reproduction
@@ -17,13 +23,21 @@ import threading
 from dataclasses import dataclass
 from pathlib import Path
 
-from seqrec.config import Config, ConfigError, load_config, to_toml
+import numpy as np
+
+from seqrec.config import Config, ConfigError, DataConfig, load_config, to_toml
 from seqrec.io import write_text_atomic
-from seqrec.paper import GRID
+from seqrec.paper import GRIDS, ROWS
 from seqrec.report import find_runs, write_report
 
 QUICK_EPOCHS = 3
 QUICK_VALID_USERS = 1000
+
+SETTINGS: dict[str, str] = {"long": "ml-1m", "short": "beauty"}
+"""``--settings`` -> the dataset whose committed configs hold the paper's settings for such
+sequences: long (max_length 200, as ML-1M and ML-20M) or short (50, as Beauty, Steam and Yelp)."""
+SHORT_MAX_LENGTH = 50
+"""The short settings' window: data whose median sequence is longer gets the long settings."""
 
 
 def configs_dir() -> Path:
@@ -41,6 +55,54 @@ class Plan:
     overrides: list[str]
 
 
+@dataclass(frozen=True)
+class DataFile:
+    """``--data``: a user's interactions file, its format, and the settings its runs take."""
+
+    path: Path
+    format: str
+    settings: str  # a key of SETTINGS
+    median_length: float | None = None  # when the settings were chosen from it
+
+    def overrides(self) -> list[str]:
+        return [f"data.path={json.dumps(str(self.path))}", f"data.format={json.dumps(self.format)}"]
+
+
+def grid_models(grid: str) -> list[str]:
+    """The row keys of grid ``grid`` (paper | extended)."""
+    if grid not in GRIDS:
+        raise ConfigError(f"unknown --grid {grid!r}; known: {', '.join(GRIDS)}")
+    return list(GRIDS[grid])
+
+
+def choose_settings(lengths: np.ndarray | list[int]) -> tuple[str, float]:
+    """``long`` when the median sequence length exceeds SHORT_MAX_LENGTH, else ``short``; and the median."""
+    values = np.asarray(lengths)
+    if values.size == 0:
+        raise ConfigError("no sequences to choose the settings from")
+    median = float(np.median(values))
+    return ("long" if median > SHORT_MAX_LENGTH else "short"), median
+
+
+def data_file(path: str | Path, data_format: str = "auto", settings: str | None = None) -> DataFile:
+    """``--data``/``--format``/``--settings`` checked; without ``settings``, the file is read and
+    the settings chosen from its median sequence length (``choose_settings``)."""
+    from seqrec.data.files import check_file
+    from seqrec.data.loading import load_data
+    from seqrec.data.readers import FORMATS
+
+    if settings is not None and settings not in SETTINGS:
+        raise ConfigError(f"--settings {settings!r}: choose one of {', '.join(SETTINGS)}")
+    if data_format != "auto" and data_format not in FORMATS:
+        raise ConfigError(f"--format {data_format!r}: choose one of {', '.join(FORMATS)} or auto")
+    checked = check_file(path).resolve()  # DataError naming the file when it is missing or unreadable
+    if settings is not None:
+        return DataFile(checked, data_format, settings)
+    interactions = load_data(DataConfig(path=str(checked), format=data_format))
+    chosen, median = choose_settings(interactions.lengths)
+    return DataFile(checked, data_format, chosen, median)
+
+
 def plan_runs(
     dataset: str,
     out: Path,
@@ -49,19 +111,22 @@ def plan_runs(
     max_epochs: int | None,
     quick: bool,
     data_dir: str | None = None,
+    data: DataFile | None = None,
 ) -> list[Plan]:
-    """One plan per (model, seed), with the overrides that the options ask for."""
-    unknown = sorted(set(models) - set(GRID))
+    """One plan per (model, seed), with the overrides that the options ask for. With ``data``, the
+    configs of its settings' dataset (``SETTINGS``) are run on its file instead of ``dataset``."""
+    unknown = sorted(set(models) - set(ROWS))
     if unknown:
-        raise ConfigError(f"unknown model(s) {unknown}; the grid is {list(GRID)}")
+        raise ConfigError(f"unknown model(s) {unknown}; the grids' rows are {list(ROWS)}")
+    configs = SETTINGS[data.settings] if data is not None else dataset
     plans = []
     for key in models:
-        path = configs_dir() / f"{dataset}-{key}.toml"
+        path = configs_dir() / f"{configs}-{key}.toml"
         if not path.exists():
-            raise ConfigError(f"{path}: no config for {key} on {dataset}; write one like configs/ml-1m-{key}.toml")
+            raise ConfigError(f"{path}: no config for {key} on {configs}; write one like configs/ml-1m-{key}.toml")
         base_seed = load_config(path).train.seed
         for k in range(seeds):
-            overrides = [f"train.seed={base_seed + k}"]
+            overrides = [f"train.seed={base_seed + k}", *(data.overrides() if data is not None else [])]
             if quick:
                 overrides += [f"train.max_epochs={QUICK_EPOCHS}", f"eval.valid_users={QUICK_VALID_USERS}"]
             if max_epochs is not None:
@@ -149,6 +214,13 @@ def run_child(command: list[str], env: dict[str, str]) -> int:
         signal.signal(signal.SIGTERM, previous)
 
 
+def describe_plans(plans: list[Plan]) -> str:
+    """One line per planned run: key, label, config file, output directory and overrides."""
+    return "\n".join(
+        f"{p.key}  [{ROWS[p.key].label}]  {p.config_path} -> {p.out}  {' '.join(p.overrides)}" for p in plans
+    )
+
+
 def reproduce(
     dataset: str = "synthetic",
     out: str | Path | None = None,
@@ -157,14 +229,25 @@ def reproduce(
     max_epochs: int | None = None,
     quick: bool = False,
     data_dir: str | None = None,
+    grid: str = "paper",
+    data: DataFile | None = None,
+    dry_run: bool = False,
 ) -> str:
-    """Run the grid and write results.md, results.csv and curves.png; returns the table."""
-    out_dir = Path(out) if out is not None else Path("results") / (dataset + ("-quick" if quick else ""))
-    models = models or list(GRID)
-    plans = plan_runs(dataset, out_dir, models, seeds, max_epochs, quick, data_dir)
+    """Run the grid and write results.md, results.csv and curves.png; returns the table (with
+    ``dry_run``, only the plan: ``describe_plans``, nothing run or written)."""
+    name = data.path.stem if data is not None else dataset
+    out_dir = Path(out) if out is not None else Path("results") / (name + ("-quick" if quick else ""))
+    models = models or grid_models(grid)
+    plans = plan_runs(dataset, out_dir, models, seeds, max_epochs, quick, data_dir, data)
+    if dry_run:
+        return describe_plans(plans)
     out_dir.mkdir(parents=True, exist_ok=True)
     manifest = {
-        "dataset": dataset,
+        "dataset": dataset if data is None else None,
+        "data": None if data is None else {"path": str(data.path), "format": data.format},
+        "settings": None if data is None else data.settings,
+        "median_length": None if data is None else data.median_length,
+        "grid": grid,
         "models": models,
         "seeds": seeds,
         "max_epochs": max_epochs,
@@ -174,8 +257,10 @@ def reproduce(
     write_text_atomic(out_dir / "reproduce.json", json.dumps(manifest, indent=2) + "\n")
     failed = [plan.out.name for plan in plans if execute(plan) != 0]
     runs = find_runs([out_dir])  # every run in the directory, so partial grids add up
-    title = f"seqrec reproduce --dataset {dataset}" + (" (QUICK: a demo budget, not the paper's)" if quick else "")
-    table = write_report(runs, out_dir, quick=quick, title=title)
+    source = f"--dataset {dataset}" if data is None else f"--data {data.path.name} --settings {data.settings}"
+    title = f"seqrec reproduce {source}" + (" --grid extended" if grid == "extended" else "")
+    title += " (QUICK: a demo budget, not the paper's)" if quick else ""
+    table = write_report(runs, out_dir, quick=quick, title=title, html=True)
     if failed:
         raise RuntimeError(f"runs failed: {', '.join(failed)} (their directories hold what they wrote)")
     return table

@@ -4,7 +4,8 @@
 ``load_run`` rebuilds the estimator of a finished run and ``evaluate_run`` re-scores it.
 Files of a run directory: ``config.toml`` (with the data record, see :mod:`seqrec.fingerprint`),
 ``log.jsonl``, ``checkpoint.pt`` (while training), ``best.pt``, ``.lock`` (while a run writes,
-see :mod:`seqrec.run_lock`) and, written last, ``metrics.json``.
+see :mod:`seqrec.run_lock`), ``per_user.npz`` (each test target's rank, see :mod:`seqrec.per_user`)
+and, written last, ``metrics.json``.
 """
 
 from __future__ import annotations
@@ -28,10 +29,12 @@ from seqrec.data.loading import load_data
 from seqrec.data.split import Split, make_split
 from seqrec.data.temporal import targets_before_latest_training, targets_sharing_time
 from seqrec.estimator import SequentialRecommender
-from seqrec.evaluation import Popularity, evaluate, evaluate_with_lists
+from seqrec.evaluation import Popularity, evaluate, rank_targets
 from seqrec.fingerprint import check_data, make_record, read_record, record_header, resolve_data
 from seqrec.io import safe_load, save_torch_atomic, write_text_atomic
+from seqrec.metrics import mean_metrics
 from seqrec.models import SequenceModel, build_model
+from seqrec.per_user import PER_USER_FILE, PerUser, from_eval_set, write_per_user
 from seqrec.run_lock import RunDirError, RunLock, active_holder, check_out_dir, clear_earlier_run
 from seqrec.training import fit, validation_subset
 from seqrec.validation import check_config
@@ -102,6 +105,7 @@ def run_experiment(
         if not resume:
             clear_earlier_run(out, overwrite)  # only seqrec's own files of the earlier run
         (out / "metrics.json").unlink(missing_ok=True)
+        (out / PER_USER_FILE).unlink(missing_ok=True)  # written again, from the final model, before metrics.json
         if not resume:
             checkpoint.unlink(missing_ok=True)
             write_text_atomic(out / "config.toml", to_toml(config, header=header))
@@ -158,7 +162,7 @@ def _train_and_test(
     device = torch.device(config.train.device)
     ev = config.eval
     started = time.perf_counter()
-    test, beyond = score_test(model, split, config, device)
+    test, beyond, per_user = score_test(model, split, config, device)
     test_seconds = time.perf_counter() - started
     popularity = evaluate(popularity_baseline(split), data, split.test, ev.ks, ev.filter_seen)
     epochs = len(result.history)
@@ -184,6 +188,7 @@ def _train_and_test(
     if data.timestamps is not None:
         metrics["leakage"] = {"test_targets_before_latest_training": targets_before_latest_training(split)}
         metrics["targets_sharing_time"] = targets_sharing_time(split)
+    write_per_user(out / PER_USER_FILE, per_user)
     write_text_atomic(out / "metrics.json", json.dumps(metrics, indent=2) + "\n")
     checkpoint.unlink(missing_ok=True)  # finished: best.pt and metrics.json are the record
     return metrics
@@ -236,6 +241,13 @@ def evaluate_run(
     Same weights, data, users and batches as ``seqrec train``, so the figures equal its metrics.json.
     The keywords are those of :func:`load_run`.
     """
+    return rescore_run(run_dir, device, allow_changed_data, allow_unfinished)[0]
+
+
+def rescore_run(
+    run_dir: str | Path, device: str | None = None, allow_changed_data: bool = False, allow_unfinished: bool = False
+) -> tuple[dict[str, dict[str, float]], PerUser]:
+    """:func:`evaluate_run`'s metrics and, from the same scores, the per-user test results."""
     est = load_run(run_dir, device, allow_changed_data, allow_unfinished)
     model, data, _ = est._fitted()
     config = est.config
@@ -243,25 +255,55 @@ def evaluate_run(
     split = make_split(config.eval.split, data, config.eval, config.data.path or config.data.dataset)
     assert split.valid is not None and split.test is not None, f"split {config.eval.split!r} holds nothing out"
     valid = validation_subset(split.valid, ev.valid_users, config.train.seed)
-    test, beyond = score_test(model, split, config, dev)
-    return {
+    test, beyond, per_user = score_test(model, split, config, dev)
+    metrics = {
         "valid": evaluate(model, data, valid, ev.ks, ev.filter_seen, ev.batch_size, dev),
         "test": test,
         "popularity_test": evaluate(popularity_baseline(split), data, split.test, ev.ks, ev.filter_seen),
         "beyond_accuracy": beyond,
     }
+    return metrics, per_user
+
+
+def backfill_per_user(run_dir: str | Path, per_user: PerUser, allow_changed_data: bool = False) -> str:
+    """Write ``per_user.npz`` into a finished run that lacks one (trained before runs kept it); say what was done.
+
+    Written only when the re-scored test metrics equal those of the run's metrics.json (within
+    1e-9; the same weights, data and split give the same ranks), so the file always belongs to
+    the figures the run reports. Not written for an unfinished run, nor with ``allow_changed_data``.
+    """
+    run = Path(run_dir)
+    path = run / PER_USER_FILE
+    if path.exists():
+        return f"{path} already holds the run's per-user test ranks"
+    if not (run / "metrics.json").is_file():
+        return f"{path} not written: the run has not finished (no metrics.json)"
+    if allow_changed_data:
+        return f"{path} not written: --allow-changed-data may have scored other data than the run's"
+    recorded = json.loads((run / "metrics.json").read_text(encoding="utf-8")).get("test", {})
+    rescored = per_user.metrics(sorted({int(k.split("@")[1]) for k in recorded if "@" in k}))
+    for name, was in recorded.items():
+        now = rescored.get(name, float("nan"))
+        if not abs(was - now) <= 1e-9:
+            return (
+                f"{path} not written: the re-scored test metrics differ from {run / 'metrics.json'} "
+                f"({name} {now} vs {was}; another device or data?)"
+            )
+    write_per_user(path, per_user)
+    return f"{path} written: per-user test ranks for seqrec compare and the report's significance columns"
 
 
 def score_test(
     model: SequenceModel, split: Split, config: Config, device: torch.device
-) -> tuple[dict[str, float], dict[str, float]]:
-    """The test ranking metrics and, from the same scores, the beyond-accuracy metrics of the test
-    users' top-K lists (see seqrec.beyond_accuracy)."""
+) -> tuple[dict[str, float], dict[str, float], PerUser]:
+    """The test ranking metrics, the beyond-accuracy metrics of the test users' top-K lists (see
+    seqrec.beyond_accuracy) and the per-user results, all from one scoring pass."""
     assert split.test is not None
     ev, data = config.eval, split.data
-    test, lists = evaluate_with_lists(model, data, split.test, ev.ks, max(ev.ks), ev.filter_seen, ev.batch_size, device)
+    ranks, lists = rank_targets(model, data, split.test, max(ev.ks), ev.filter_seen, ev.batch_size, device)
     counts = item_counts(data.items, *split.train_offsets, data.n_items)
-    return test, beyond_accuracy(lists, counts, ev.ks)
+    per_user = from_eval_set(data, split.test, ranks)
+    return mean_metrics(ranks, ev.ks), beyond_accuracy(lists, counts, ev.ks), per_user
 
 
 def popularity_baseline(split: Split) -> Popularity:

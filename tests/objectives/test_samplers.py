@@ -40,8 +40,8 @@ def test_objective_defaults_and_mismatches() -> None:
     objective = build_objective(TrainConfig(loss="sampled_ce", negatives=7))
     assert isinstance(objective.sampler, UnseenSampler) and objective.sampler.n == 7
     assert build_objective(TrainConfig(loss="ce")).sampler is None
-    with pytest.raises(ConfigError, match="draws negatives per position, loss 'sampled_ce' needs them per sequence"):
-        build_objective(TrainConfig(loss="sampled_ce", sampler="uniform"))
+    with pytest.raises(ConfigError, match="draws negatives per sequence, loss 'gbce' needs them per position"):
+        build_objective(TrainConfig(loss="gbce", sampler="unseen"))
     with pytest.raises(ConfigError, match="loss 'ce' uses no negatives"):
         build_objective(TrainConfig(loss="ce", sampler="unseen"))
     with pytest.raises(

@@ -27,7 +27,12 @@ def _show(value: object) -> str:
 
 
 class SequenceModel(nn.Module, ABC):
-    """A sequence encoder with a tied output matrix, built from a ``ModelConfig``.
+    """A sequence encoder with an output item matrix, built from a ``ModelConfig``.
+
+    The output matrix (``output_embeddings``) scores items: every caller that scores or compares
+    items (losses, ``score_next``, ``seqrec similar``, ``seqrec export``'s ``items.npy``) reads it
+    there, and only the model's own forward reads the input table. They are one table unless a
+    model offers ``tie_embeddings = False`` (SASRec).
 
     A subclass declares its ``name`` in configs, its training ``objective`` (``causal``: next
     item; ``cloze``: masked items), its own switch fields of ModelConfig with their allowed
@@ -58,7 +63,7 @@ class SequenceModel(nn.Module, ABC):
 
     @abstractmethod
     def output_embeddings(self) -> torch.Tensor:
-        """Tied output matrix [I + 1, D]; row 0 is padding and never a candidate."""
+        """Output matrix [I + 1, D] (the input item table when tied); row 0 is padding and never a candidate."""
 
     @abstractmethod
     def score_next(self, history: torch.Tensor) -> torch.Tensor:

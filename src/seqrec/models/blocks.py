@@ -4,7 +4,7 @@ scaled_dot_product_attention), one class per block layout, position ids and mask
 from __future__ import annotations
 
 from abc import ABC, abstractmethod
-from typing import ClassVar
+from typing import ClassVar, cast
 
 import torch
 import torch.nn.functional as F
@@ -24,10 +24,12 @@ def keep_mask(shape: torch.Size, p: float, device: torch.device) -> torch.Tensor
 
 
 def dropout(x: torch.Tensor, p: float, training: bool) -> torch.Tensor:
-    """Inverted dropout with the fast mask above (a multiply by the mask, then by 1 / (1 - p))."""
+    """Inverted dropout with the fast mask above: one multiply by the mask as x's dtype, 1 / (1 - p)
+    where kept and 0 where dropped (the same values as masking, then scaling; a boolean factor
+    would be converted in the multiply of the forward pass and again in the backward pass)."""
     if not training or p == 0.0:
         return x
-    return (x * keep_mask(x.shape, p, x.device)).mul_(1.0 / (1.0 - p))
+    return x * keep_mask(x.shape, p, x.device).to(x.dtype).mul_(1.0 / (1.0 - p))
 
 
 class Dropout(nn.Module):
@@ -86,7 +88,7 @@ class MultiHeadSelfAttention(nn.Module):
                 alpha=size**-0.5,
             )  # [B * H, L or 1, L]
             weights = torch.softmax(scores, dim=-1).view(batch, heads, length, keys)
-            kept = weights * keep_mask(weights.shape, self.dropout, weights.device)
+            kept = weights * keep_mask(weights.shape, self.dropout, weights.device).to(weights.dtype)  # 0 or 1
             y = (kept @ v) * (1.0 / (1.0 - self.dropout))  # [B, H, L, Dh]
         else:
             y = F.scaled_dot_product_attention(q, k, v, attn_mask=mask.to(q.dtype))  # [B, H, L, Dh]
@@ -96,9 +98,9 @@ class MultiHeadSelfAttention(nn.Module):
 class Block(nn.Module, ABC):
     """Attention + position-wise feed-forward, each with a residual, dropout and a layer norm.
 
-    Every layout has the same submodules (hence the same parameter names, so that weight files
-    load whatever the layout); a subclass only says where the norms go (``forward``) and their
-    epsilon (``eps``).
+    The classic layouts have the same submodules (hence the same parameter names, so that weight
+    files load whatever the layout); such a subclass only says where the norms go (``forward``)
+    and their epsilon (``eps``). ``ligr`` adds gates and a SwiGLU feed-forward (``LiGRBlock``).
     """
 
     layout: ClassVar[str]
@@ -159,7 +161,65 @@ class SASRecPytorchBlock(Block):
         return x + self.dropout(self.feed_forward(x))
 
 
-BLOCKS: dict[str, type[Block]] = {cls.layout: cls for cls in (PreNormBlock, PostNormBlock, SASRecPytorchBlock)}
+class SwiGLU(nn.Module):
+    """Feed-forward W_out (SiLU(W_gate x) ⊙ W_value x), no biases, dropout before W_out (Shazeer,
+    "GLU Variants Improve Transformer", 2020). ``inner`` holds W_gate (first ``ff_hidden`` rows)
+    and W_value (the rest) as one matrix, so both come from one matmul."""
+
+    def __init__(self, hidden: int, ff_hidden: int, dropout: float) -> None:
+        super().__init__()
+        self.inner = nn.Linear(hidden, 2 * ff_hidden, bias=False)
+        self.outer = nn.Linear(ff_hidden, hidden, bias=False)
+        self.dropout = Dropout(dropout)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        gate, value = self.inner(x).chunk(2, dim=-1)  # each [B, L, F]
+        return self.outer(self.dropout(F.silu(gate) * value))  # [B, L, D]
+
+
+class LiGRBlock(Block):
+    """Pre-norm sublayers with a learned sigmoid gate on each residual branch and a SwiGLU
+    feed-forward, the LiGR layer ("From Features to Transformers: Redefining Ranking for Scalable
+    Impact", LinkedIn 2025) that eSASRec (Tikhonov et al., RecSys 2025) builds on:
+
+        x = x + σ(G1 x + b1) ⊙ Attn(LN(x)),   then   x + σ(G2 x + b2) ⊙ SwiGLU(LN(x)).
+
+    The gates (``gate1``, ``gate2``) read the residual stream itself, per position and channel.
+    They start with G = 0 and b = 0 (``reset_gates``), so every gate is σ(0) = 1/2 until trained:
+    at initialisation the block is the pre-norm block with each branch halved. ``activation`` is
+    unused (the feed-forward is SwiGLU, ``ff_hidden`` wide).
+    """
+
+    layout = "ligr"
+
+    def __init__(self, hidden: int, heads: int, ff_hidden: int, dropout: float, activation: str) -> None:
+        super().__init__(hidden, heads, ff_hidden, dropout, activation)
+        self.feed_forward = nn.Sequential(SwiGLU(hidden, ff_hidden, dropout))  # in place of Block's
+        self.gate1 = nn.Linear(hidden, hidden)
+        self.gate2 = nn.Linear(hidden, hidden)
+        self.reset_gates()
+
+    @property
+    def swiglu(self) -> SwiGLU:
+        """The feed-forward (``feed_forward[0]``)."""
+        return cast(SwiGLU, self.feed_forward[0])
+
+    def reset_gates(self) -> None:
+        """Gate weights and biases to zero: every gate 1/2 (a model's own init calls this after its own)."""
+        for gate in (self.gate1, self.gate2):
+            nn.init.zeros_(gate.weight)
+            nn.init.zeros_(gate.bias)
+
+    def forward(self, x: torch.Tensor, mask: torch.Tensor, last_only: bool = False) -> torch.Tensor:
+        residual = x[:, -1:] if last_only else x  # [B, L or 1, D]
+        branch = self.dropout(self.attention(self.norm1(x), mask, last_only))  # [B, L or 1, D]
+        x = residual + torch.sigmoid(self.gate1(residual)) * branch
+        return x + torch.sigmoid(self.gate2(x)) * self.dropout(self.feed_forward(self.norm2(x)))
+
+
+BLOCKS: dict[str, type[Block]] = {
+    cls.layout: cls for cls in (PreNormBlock, PostNormBlock, SASRecPytorchBlock, LiGRBlock)
+}
 """Block layouts by the name ``model.block`` uses; a new layout is a Block subclass listed here."""
 
 

@@ -1,4 +1,5 @@
-"""SASRec: causal self-attention over a user's items, next item scored with tied item embeddings."""
+"""SASRec: causal self-attention over a user's items, next item scored with the item embeddings
+(tied to the input table, or a separate output table)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ from torch import nn
 
 from seqrec.data.batches import CausalBatches, SequenceBatches
 from seqrec.models.base import SequenceModel
-from seqrec.models.blocks import BLOCKS, POSITIONS, Dropout, block_class, position_ids, run_blocks
+from seqrec.models.blocks import BLOCKS, POSITIONS, Dropout, LiGRBlock, block_class, position_ids, run_blocks
 
 
 class SASRec(SequenceModel):
@@ -19,8 +20,10 @@ class SASRec(SequenceModel):
 
     ``block`` picks the block layout (see ``seqrec.models.blocks.BLOCKS``), ``init`` the weight
     initialisation (Xavier-normal as SASRec.pytorch, N(0, 0.02), or N(0, 0.02) but for the
-    attention input projection), ``positions`` where
-    position ids are counted from.
+    attention input projection), ``positions`` where position ids are counted from.
+    ``tie_embeddings = False`` scores items with a separate output table ``output_embedding``
+    ([I + 1, D], padding row 0 zero, initialised like the input table) instead of the input
+    ``item_embedding`` (gSASRec's default); the input table then only embeds the history.
     """
 
     name = "sasrec"
@@ -29,6 +32,7 @@ class SASRec(SequenceModel):
         "block": tuple(BLOCKS),
         "init": ("xavier", "normal", "normal_torch_mha"),
         "positions": POSITIONS,
+        "tie_embeddings": (True, False),
     }
     VARIANTS: ClassVar[dict[str, dict[str, object]]] = {
         # the SASRec.pytorch code (configs/ablation-ml-1m-sasrec-ce-paper-code.toml)
@@ -47,12 +51,15 @@ class SASRec(SequenceModel):
         block: str = "pre_norm",
         init: str = "normal_torch_mha",
         positions: str = "from_end",
+        tie_embeddings: bool = True,
     ) -> None:
         super().__init__(n_items, max_length)
         layout = block_class(block)
-        self.check_options(init=init, positions=positions)
+        self.check_options(init=init, positions=positions, tie_embeddings=tie_embeddings)
         self.init, self.positions = init, positions
         self.item_embedding = nn.Embedding(n_items + 1, hidden, padding_idx=0)
+        # untied: the output table; absent when tied, so a tied model's weights are those of seqrec 0.1
+        self.output_embedding = None if tie_embeddings else nn.Embedding(n_items + 1, hidden, padding_idx=0)
         self.position_embedding = nn.Embedding(max_length, hidden)
         self.embedding_dropout = Dropout(dropout)
         self.blocks = nn.ModuleList(layout(hidden, heads, ff_hidden or hidden, dropout, "relu") for _ in range(blocks))
@@ -65,8 +72,9 @@ class SASRec(SequenceModel):
         GPT-2); ``normal_torch_mha`` is N(0, 0.02) except the attention's packed query/key/value
         projection, which keeps ``nn.MultiheadAttention``'s own Xavier-uniform (the code behind
         "Turning Dross Into Gold Loss" initialises every Linear, Conv1d and Embedding with N(0, 0.02)
-        but never that matrix). Biases zero; padding row zero. On a catalog of 54,542 items the
-        item table's std is about 0.006 with ``xavier`` against 0.02 with the normal inits."""
+        but never that matrix). Biases zero; padding rows zero; LiGR gates 1/2 (``LiGRBlock.reset_gates``).
+        On a catalog of 54,542 items the item table's std is about 0.006 with ``xavier`` against 0.02
+        with the normal inits."""
         for name, parameter in self.named_parameters():
             if parameter.dim() > 1:
                 if self.init == "xavier":
@@ -79,6 +87,11 @@ class SASRec(SequenceModel):
                 nn.init.zeros_(parameter)
         with torch.no_grad():
             self.item_embedding.weight[0].zero_()
+            if self.output_embedding is not None:
+                self.output_embedding.weight[0].zero_()
+        for block in self.blocks:
+            if isinstance(block, LiGRBlock):
+                block.reset_gates()
 
     def encode(self, items: torch.Tensor, last_only: bool = False) -> torch.Tensor:
         """items [B, L] (left-padded, L <= max_length) -> hidden states [B, L, D] ([B, 1, D] with ``last_only``)."""
@@ -89,8 +102,9 @@ class SASRec(SequenceModel):
         return self.final_norm(run_blocks(self.blocks, x, valid, causal=True, last_only=last_only))
 
     def output_embeddings(self) -> torch.Tensor:
-        """Tied output matrix [I + 1, D]; row 0 is padding and never a candidate."""
-        return self.item_embedding.weight
+        """Output matrix [I + 1, D] (the input table when tied); row 0 is padding and never a candidate."""
+        table = self.item_embedding if self.output_embedding is None else self.output_embedding
+        return table.weight
 
     def score_next(self, history: torch.Tensor) -> torch.Tensor:
         """history [B, L] (left-padded) -> scores of every item as the next one [B, I + 1]."""

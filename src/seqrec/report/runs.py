@@ -2,20 +2,24 @@
 
 A row is a plain dict: ``dataset``, ``model`` (display label), ``key`` (grid key), ``seeds``,
 each test metric the runs have (mean over seeds, with ``"<metric> std"`` beside it), timing and
-memory means, ``status``, and the paper's figures where Table 2 has the model and dataset.
+memory means, ``status``, and the paper's figures where Table 2 has the model and dataset. Where
+the runs kept per-user results (per_user.npz), each row also gets its paired comparison of NDCG@10
+with the reference row of its dataset (SASRec+, ``sasrec-ce``, by default; see :mod:`seqrec.compare`).
 """
 
 from __future__ import annotations
 
 import json
 import statistics
+import sys
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from seqrec.compare import group_significance
 from seqrec.config import Config, load_config
 from seqrec.objectives import resolved_negatives
-from seqrec.paper import GRID, PAPER, model_key
+from seqrec.paper import PAPER, ROWS, run_key
 
 STD = " std"  # suffix of a metric's standard deviation over seeds in a summary row
 TIMINGS = ("best_epoch", "epochs", "train_seconds", "seconds_per_epoch", "peak_rss_mb")
@@ -36,7 +40,7 @@ class Run:
 
 def _label(config: Config, key: str) -> str:
     """The grid's label, with the negatives the run used where the label shows them; else the key."""
-    row = GRID.get(key)
+    row = ROWS.get(key)
     if row is None:
         return key
     return row.run_label(resolved_negatives(config.train) if row.negatives else 0)
@@ -45,7 +49,7 @@ def _label(config: Config, key: str) -> str:
 def read_run(path: Path) -> Run:
     """Read config.toml, log.jsonl and (when finished) metrics.json of a run directory."""
     config = load_config(path / "config.toml")
-    key = model_key(config.model.name, config.train.loss)
+    key = run_key(config)
     metrics_path = path / "metrics.json"
     metrics = json.loads(metrics_path.read_text()) if metrics_path.exists() else None
     log_path = path / "log.jsonl"
@@ -80,7 +84,7 @@ def _mean_std(values: list[float]) -> tuple[float, float]:
 def _position(group: tuple[str, str]) -> tuple[str, int]:
     """Sort groups by dataset, then in grid order, models outside the grid last."""
     dataset, key = group
-    order = list(GRID)
+    order = list(ROWS)
     return dataset, order.index(key) if key in order else len(order)
 
 
@@ -96,8 +100,24 @@ def _test_metrics(done: list[Run]) -> dict[str, list[float]]:
     return values
 
 
-def summarise(runs: list[Run], quick: bool = False) -> list[dict[str, Any]]:
-    """One row per (dataset, model): metrics averaged over seeds, time, the paper beside them."""
+def _add_significance(rows: list[dict[str, Any]], groups: dict[tuple[str, str], list[Run]], reference: str) -> None:
+    """Each dataset's rows compared with its ``reference`` row on per-user NDCG@10 (Holm within the
+    dataset); why a row could not be compared goes to stderr, its cells stay "-"."""
+    for dataset in dict.fromkeys(row["dataset"] for row in rows):
+        paths = {key: [r.path for r in g if r.metrics is not None] for (d, key), g in groups.items() if d == dataset}
+        if reference not in paths:
+            continue
+        cells, notes = group_significance(paths, reference)
+        for note in notes:
+            print(f"seqrec: note: {dataset}: no significance for {note}", file=sys.stderr)
+        for row in rows:
+            if row["dataset"] == dataset:
+                row.update(cells.get(row["key"], {}))
+
+
+def summarise(runs: list[Run], quick: bool = False, reference: str = "sasrec-ce") -> list[dict[str, Any]]:
+    """One row per (dataset, model): metrics averaged over seeds, time, the paper beside them, and the
+    paired comparison with the ``reference`` row where per-user results exist."""
     groups: dict[tuple[str, str], list[Run]] = {}
     for run in runs:
         groups.setdefault((run.dataset, run.key), []).append(run)
@@ -126,4 +146,5 @@ def summarise(runs: list[Run], quick: bool = False) -> list[dict[str, Any]]:
             if "hr@10" in row:
                 row["hr@10 vs paper"] = row["hr@10"] / paper.hr10 - 1
         rows.append(row)
+    _add_significance(rows, groups, reference)
     return rows

@@ -7,7 +7,6 @@ import io
 from typing import Any
 
 from seqrec.report.columns import columns
-from seqrec.report.runs import STD
 
 
 def to_markdown(rows: list[dict[str, Any]]) -> str:
@@ -21,8 +20,9 @@ def to_markdown(rows: list[dict[str, Any]]) -> str:
 def to_csv(rows: list[dict[str, Any]]) -> str:
     """The columns of :func:`to_markdown` and the machine-readable ones it leaves out (``csv_only``),
     headed by their row keys, values unformatted; a metric's spread over seeds (the markdown's
-    "± std") is the column ``"<metric> std"`` beside it."""
-    keys = [key for c in columns(rows) for key in ((c.key, c.key + STD) if c.std else (c.key,))]
+    "± std") is the column ``"<metric> std"`` beside it, an interval's upper end (the markdown's
+    "[low, high]") the column after its lower end."""
+    keys = [key for c in columns(rows) for key in c.csv_keys()]
     buffer = io.StringIO()
     writer = csv.writer(buffer)
     writer.writerow(keys)

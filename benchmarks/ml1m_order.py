@@ -139,11 +139,11 @@ def run(data: Path, out: Path, config: str, seeds: list[int], max_epochs: int, t
 
 def group_figures(run_dir: Path, restored_users: set[str]) -> dict[str, float]:
     """Test NDCG@10 of the restored users and of the others, from the run's per-user results."""
-    from seqrec.compare import load_per_user  # the per-user file beside metrics.json
+    from seqrec.per_user import PER_USER_FILE, read_per_user
 
-    users, ranks = load_per_user(run_dir)  # [E] raw user ids, [E] 1-based ranks of the targets
-    ndcg = np.where(ranks <= 10, 1.0 / np.log2(ranks + 1.0), 0.0)  # [E]
-    inside = np.isin(users, sorted(restored_users))
+    per_user = read_per_user(run_dir / PER_USER_FILE)
+    ndcg = per_user.values("ndcg@10")  # [E]
+    inside = np.isin(per_user.users, sorted(restored_users))  # [E]
     return {"restored": float(ndcg[inside].mean()), "others": float(ndcg[~inside].mean())}
 
 

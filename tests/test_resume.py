@@ -64,12 +64,13 @@ def test_killed_and_resumed_run_matches_uninterrupted(tmp_path: Path) -> None:
         assert process.poll() is None, "training ended before its first checkpoint"
         assert time.monotonic() < deadline
         time.sleep(0.05)
-    time.sleep(random.Random(os.getpid()).uniform(0.0, 1.5))
+    time.sleep(random.Random(os.getpid()).uniform(0.0, 0.4))  # an epoch here takes about 0.2 s
     if process.poll() is not None:
         pytest.skip("the run finished before it could be killed (machine too fast for this test)")
     process.send_signal(signal.SIGKILL)
     process.wait()
-    assert not (interrupted / "metrics.json").exists()
+    if (interrupted / "metrics.json").exists():  # the kill landed after the run's last write
+        pytest.skip("the run finished before it could be killed (machine too fast for this test)")
 
     assert main(["train", "--resume", str(interrupted)]) == 0
     assert _metrics(interrupted) == _metrics(reference)

@@ -14,7 +14,6 @@ A user with several test targets (``eval.targets = "all"``) contributes one pair
 
 from __future__ import annotations
 
-import math
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -23,6 +22,7 @@ import numpy as np
 
 from seqrec.config import Config, load_config
 from seqrec.fingerprint import read_record
+from seqrec.metrics import exact_mean
 from seqrec.per_user import PER_USER_FILE, PerUser, read_per_user
 from seqrec.significance import bootstrap_ci, format_p, holm, wilcoxon
 
@@ -138,11 +138,6 @@ def aligned_values(results: list[RunResults], metric: str) -> np.ndarray:
     return np.stack([r.per_user.values(metric)[_canonical(r.per_user)] for r in results])  # [R, E]
 
 
-def fmean(values: np.ndarray) -> float:
-    """Exactly rounded mean (``math.fsum``), as metrics.json's figures are computed."""
-    return math.fsum(values.tolist()) / len(values)
-
-
 @dataclass(frozen=True)
 class ComparisonRow:
     """One compared row: its metric mean and, except for the reference, the paired statistics."""
@@ -170,12 +165,12 @@ def compare_values(
     adjusted = dict(zip(stats, holm([p for _, _, p in stats.values()]), strict=True))
     rows = []
     for i, name in enumerate(names):
-        mean = fmean(values[i])
+        mean = exact_mean(values[i])
         if i == reference:
             rows.append(ComparisonRow(name, mean))
         else:
             low, high, p = stats[i]
-            rows.append(ComparisonRow(name, mean, mean - fmean(ref), low, high, p, adjusted[i]))
+            rows.append(ComparisonRow(name, mean, mean - exact_mean(ref), low, high, p, adjusted[i]))
     return rows
 
 

@@ -31,6 +31,11 @@ def metrics_from_ranks(ranks: torch.Tensor, ks: list[int]) -> dict[str, torch.Te
     return out
 
 
+def exact_mean(values: np.ndarray | torch.Tensor) -> float:
+    """Mean of ``values`` [E] from an exactly rounded sum (``math.fsum``): independent of order and device."""
+    return math.fsum(values.tolist()) / len(values)
+
+
 def mean_metrics(ranks: np.ndarray, ks: list[int] | tuple[int, ...]) -> dict[str, float]:
     """Mean HR@K, NDCG@K and MRR over 0-based ranks [E], each an exactly rounded sum (``math.fsum``).
 
@@ -40,7 +45,7 @@ def mean_metrics(ranks: np.ndarray, ks: list[int] | tuple[int, ...]) -> dict[str
     if len(ranks) == 0:
         raise ValueError("no ranks to average")
     per_user = metrics_from_ranks(torch.from_numpy(np.asarray(ranks, dtype=np.float64)), list(ks))
-    return {name: math.fsum(values.tolist()) / len(ranks) for name, values in per_user.items()}
+    return {name: exact_mean(values) for name, values in per_user.items()}
 
 
 def metric_values(ranks: np.ndarray, name: str) -> np.ndarray:

@@ -47,7 +47,7 @@ HIDDEN, BLOCKS, MAX_LENGTH, BATCH, DROPOUT, LR = 64, 2, 200, 128, 0.1, 1e-3
 HEADS = {"sasrec": 1, "bert4rec": 2}
 FF_HIDDEN = {"sasrec": HIDDEN, "bert4rec": 4 * HIDDEN}
 MASK_PROB = 0.2
-RECTOOLS_LOSS = {"bce": "BCE", "ce": "softmax", "sampled_ce": "sampled_softmax"}
+RECTOOLS_LOSS = {"bce": "BCE", "ce": "softmax", "sampled_ce": "sampled_softmax", "gbce": "gBCE"}
 
 
 # ============================================================================ child: seqrec
@@ -82,6 +82,10 @@ def time_epochs(config: Any, data: Any, split: Any, spec: dict[str, Any]) -> dic
     generator = set_seed(spec["seed"])
     model = build_model(config.model, data.n_items)
     objective = build_objective(config.train)
+    if objective.sampler is not None:  # as seqrec.training's trainer: the popularity sampler needs the counts
+        from seqrec.data.interactions import item_counts
+
+        objective.sampler.prepare(item_counts(split.data.items, *split.train_offsets, model.n_items))
     n_negatives = resolved_negatives(config.train)
     batches = make_batches(model, split, config.train.batch_size)
     timed = FirstBatches(batches, spec["batches"]) if spec["batches"] else batches
@@ -141,6 +145,9 @@ def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
     config.train.lr, config.train.seed = LR, spec["seed"]
     if spec.get("length_groups") is not None:
         config.train.length_groups = spec["length_groups"]
+    for key, value in spec.get("overrides", {}).items():  # {"section.field": value}, from bench_losses.py
+        section, name = key.split(".")
+        setattr(getattr(config, section), name, value)
     return time_epochs(config, data, split, spec) | {
         "versions": common.torch_info() | {"seqrec": seqrec.__version__},
     }
@@ -181,8 +188,11 @@ def rectools_trainer() -> Any:
     )
 
 
-def rectools_model_kwargs(model: str, loss: str, n_negatives: int, epochs: int) -> dict[str, Any]:
-    """The exact RecTools constructor arguments (besides the classes, see ``rectools_model``)."""
+def rectools_model_kwargs(
+    model: str, loss: str, n_negatives: int, epochs: int, extra: dict[str, Any] | None = None
+) -> dict[str, Any]:
+    """The exact RecTools constructor arguments (besides the classes, see ``rectools_model``);
+    ``extra`` adds or replaces some (e.g. ``gbce_t``)."""
     kwargs: dict[str, Any] = {
         "n_blocks": BLOCKS,
         "n_heads": HEADS[model],
@@ -202,17 +212,17 @@ def rectools_model_kwargs(model: str, loss: str, n_negatives: int, epochs: int) 
     }
     if model == "bert4rec":
         kwargs["mask_prob"] = MASK_PROB  # feed-forward is 4 x n_factors = 256 by default
-    return kwargs
+    return kwargs | (extra or {})
 
 
-def rectools_model(model: str, loss: str, n_negatives: int, epochs: int) -> Any:
+def rectools_model(model: str, loss: str, n_negatives: int, epochs: int, extra: dict[str, Any] | None = None) -> Any:
     """SASRecModel / BERT4RecModel with ID embeddings only and the benchmark's trainer."""
     from rectools.models import BERT4RecModel, SASRecModel
     from rectools.models.nn.item_net import IdEmbeddingsItemNet
 
     cls = SASRecModel if model == "sasrec" else BERT4RecModel
     return cls(
-        **rectools_model_kwargs(model, loss, n_negatives, epochs),
+        **rectools_model_kwargs(model, loss, n_negatives, epochs, extra),
         item_net_block_types=(IdEmbeddingsItemNet,),
         get_trainer_func=rectools_trainer,
     )
@@ -237,7 +247,8 @@ def rectools_child(spec: dict[str, Any]) -> dict[str, Any]:
     if spec["batches"]:
         _TRAINER_KWARGS["limit_train_batches"] = spec["batches"]
     pytorch_lightning.seed_everything(spec["seed"], verbose=False)
-    model = rectools_model(spec["model"], spec["loss"], spec["negatives"], epochs)
+    extra = spec.get("rectools_extra")
+    model = rectools_model(spec["model"], spec["loss"], spec["negatives"], epochs, extra)
     rss_before = common.rss_mb()
     model.fit(dataset)
     versions = common.torch_info() | {
@@ -250,7 +261,7 @@ def rectools_child(spec: dict[str, Any]) -> dict[str, Any]:
         "timed_batches": min(spec["batches"], full_batches) if spec["batches"] else full_batches,
         "epoch_seconds_raw": list(_EPOCH_SECONDS),
         "epoch_cpu_seconds_raw": list(_EPOCH_CPU_SECONDS),
-        "rectools_kwargs": rectools_model_kwargs(spec["model"], spec["loss"], spec["negatives"], epochs),
+        "rectools_kwargs": rectools_model_kwargs(spec["model"], spec["loss"], spec["negatives"], epochs, extra),
         "rss_before_training_mb": rss_before,
         "versions": versions,
     }

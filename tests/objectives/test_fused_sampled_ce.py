@@ -8,7 +8,7 @@ import math
 import pytest
 import torch
 
-from seqrec.objectives.fused_ce import gather_rows, sampled_cross_entropy
+from seqrec.objectives.fused_ce import sampled_cross_entropy
 from seqrec.objectives.losses import bce_loss, logq_correction, sampled_ce_loss_plain
 
 WEIGHTS = torch.tensor([[0.0], [1.0], [2.0], [-1.0], [0.5]], dtype=torch.float64)  # [I + 1, D]: 4 items, D = 1
@@ -67,9 +67,7 @@ def test_a_second_backward_through_the_same_loss_is_refused() -> None:
         loss.backward()
 
 
-def test_gather_rows_by_index_select_and_bce_with_it() -> None:
-    ids = torch.tensor([[4, 1, 4], [0, 2, 3]])
-    assert torch.equal(gather_rows(WEIGHTS, ids), WEIGHTS[ids])  # rows 0.5 1 0.5 | 0 2 -1
+def test_bce_by_hand_on_the_shared_case() -> None:
     # bce on (1, 1) and (1, 2) of sequence 1 only: h = 2, target 2 (s = 4), negative 1 (s = 2);
     # h = -1, target 3 (s = 1), negative 4 (s = -0.5):
     # (softplus(-4) + softplus(2) + softplus(-1) + softplus(-0.5)) / 2

@@ -234,16 +234,3 @@ def test_loss_parameters_come_from_loss_args() -> None:
     with pytest.raises(ValueError, match="loss 'bce' has no parameter"):
         loss_class("bce").from_args({"t": 0.75})
     assert loss_class("ce").from_args({}) == loss_class("ce")()
-
-
-def test_gather_rows_gives_the_gradient_of_plain_indexing() -> None:
-    from seqrec.objectives.fused_ce import gather_rows
-
-    torch.manual_seed(6)
-    weights = torch.randn(9, 3, dtype=torch.float64, requires_grad=True)
-    ids = torch.tensor([[1, 4, 4], [0, 8, 1]])  # repeated rows accumulate
-    upstream = torch.randn(2, 3, 3, dtype=torch.float64)
-    (fast,) = torch.autograd.grad((gather_rows(weights, ids) * upstream).sum(), weights)
-    (plain,) = torch.autograd.grad((weights[ids] * upstream).sum(), weights)
-    torch.testing.assert_close(fast, plain)
-    torch.testing.assert_close(gather_rows(weights, ids), weights[ids])

@@ -183,27 +183,3 @@ def sampled_cross_entropy(
     per_sequence = hidden.element_size() * max(negatives.shape[1], 1) * (hidden.shape[1] + weights.shape[1])
     rows = max(1, chunk_bytes // per_sequence)
     return _SampledCrossEntropy.apply(hidden, weights, targets, negatives, rows, check_targets, negative_bias)
-
-
-class _GatherRows(torch.autograd.Function):
-    """``weights[ids]`` by ``index_select`` (on the CPU several times faster than advanced indexing),
-    whose backward adds the gradient rows with ``index_add_`` (several times faster than the
-    accumulating ``index_put_`` of plain indexing), for the same values and sums."""
-
-    @staticmethod
-    def forward(ctx: Any, weights: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-        ctx.save_for_backward(ids)
-        ctx.rows = weights.shape[0]
-        return weights.index_select(0, ids.reshape(-1)).view(*ids.shape, weights.shape[1])  # [*ids.shape, D]
-
-    @staticmethod
-    def backward(ctx: Any, grad_output: torch.Tensor) -> tuple[torch.Tensor | None, ...]:
-        (ids,) = ctx.saved_tensors
-        grad = grad_output.new_zeros(ctx.rows, grad_output.shape[-1])  # [I + 1, D]
-        grad.index_add_(0, ids.reshape(-1), grad_output.reshape(-1, grad_output.shape[-1]))
-        return grad, None
-
-
-def gather_rows(weights: torch.Tensor, ids: torch.Tensor) -> torch.Tensor:
-    """``weights[ids]`` ([*ids.shape, D]) with a fast backward into ``weights``."""
-    return _GatherRows.apply(weights, ids)

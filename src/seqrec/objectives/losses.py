@@ -18,7 +18,8 @@ from typing import Any, ClassVar
 import torch
 import torch.nn.functional as F
 
-from seqrec.objectives.fused_ce import gather_rows, linear_cross_entropy, sampled_cross_entropy
+from seqrec.objectives.binary_ce import binary_cross_entropy
+from seqrec.objectives.fused_ce import linear_cross_entropy, sampled_cross_entropy
 from seqrec.objectives.samplers import Negatives, Shape
 
 
@@ -27,10 +28,7 @@ def bce_loss(
 ) -> torch.Tensor:
     """-log σ(h·e_pos) - Σ_k log(1 - σ(h·e_neg_k)), averaged over target positions; negatives [B, L, n]."""
     where = targets > 0
-    h = hidden[where]  # [N, D]
-    positive = (h * gather_rows(weights, targets[where])).sum(-1)  # [N]
-    negative = torch.einsum("nd,nkd->nk", h, gather_rows(weights, negatives[where]))  # [N, n]
-    return (F.softplus(-positive) + F.softplus(negative).sum(-1)).mean()
+    return binary_cross_entropy(hidden[where], weights, targets[where], negatives[where])  # [N, D], [N], [N, n]
 
 
 def gbce_beta(k: int, n_items: int, t: float) -> float:
@@ -46,10 +44,7 @@ def gbce_loss(
     target positions; negatives [B, L, k], β = ``gbce_beta(k, |I|, t)`` (|I| = weights rows - 1)."""
     beta = gbce_beta(negatives.shape[-1], weights.shape[0] - 1, t)
     where = targets > 0
-    h = hidden[where]  # [N, D]
-    positive = (h * gather_rows(weights, targets[where])).sum(-1)  # [N]
-    negative = torch.einsum("nd,nkd->nk", h, gather_rows(weights, negatives[where]))  # [N, k]
-    return (beta * F.softplus(-positive) + F.softplus(negative).sum(-1)).mean()
+    return binary_cross_entropy(hidden[where], weights, targets[where], negatives[where], beta)  # [N, D], [N], [N, k]
 
 
 def _sequence_of_rows(targets: torch.Tensor) -> torch.Tensor:

@@ -259,11 +259,7 @@ def load_statement(start: str, end: str, cpus: int, note: str) -> str:
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    parser.add_argument("--epochs", type=int, default=3, help="timed epochs (median), after the warm-up")
-    parser.add_argument("--warmup", type=int, default=1, help="untimed epochs first")
-    parser.add_argument("--batches", type=int, default=0, help="time only this many batches per epoch, extrapolate")
-    parser.add_argument("--threads", type=int, default=0, help="torch threads in every child (0: torch's default)")
-    parser.add_argument("--seed", type=int, default=0)
+    bt.add_timing_arguments(parser)
     parser.add_argument("--length-groups", type=int, default=None, help="seqrec's train.length_groups")
     parser.add_argument("--only", nargs="*", choices=list(SEQREC_ROWS), help="rows to run (their references too)")
     parser.add_argument("--no-rectools", action="store_true")

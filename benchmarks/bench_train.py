@@ -408,13 +408,18 @@ def report(
     )
 
 
-def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def add_timing_arguments(parser: argparse.ArgumentParser) -> None:
+    """The epoch-timing options shared by this benchmark and bench_losses.py."""
     parser.add_argument("--epochs", type=int, default=3, help="timed epochs (median), after the warm-up")
     parser.add_argument("--warmup", type=int, default=1, help="untimed epochs first")
     parser.add_argument("--batches", type=int, default=0, help="time only this many batches per epoch, extrapolate")
     parser.add_argument("--threads", type=int, default=0, help="torch threads in every child (0: torch's default)")
     parser.add_argument("--seed", type=int, default=0)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    add_timing_arguments(parser)
     parser.add_argument(
         "--length-groups",
         type=int,

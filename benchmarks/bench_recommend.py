@@ -98,7 +98,7 @@ def seqrec_child(spec: dict[str, Any]) -> dict[str, Any]:
 
 
 def rectools_child(spec: dict[str, Any]) -> dict[str, Any]:
-    import bench_train
+    import _rectools_train
     import pytorch_lightning
     import rectools
     import torch
@@ -109,7 +109,7 @@ def rectools_child(spec: dict[str, Any]) -> dict[str, Any]:
         torch.set_num_threads(spec["threads"])
     data = fitted_data(spec)
     dataset = Dataset.construct(rectools_frame(data, data.offsets[:-1], data.offsets[1:]))
-    bench_train._TRAINER_KWARGS.update(max_epochs=1, min_epochs=1, deterministic=False)
+    _rectools_train._TRAINER_KWARGS.update(max_epochs=1, min_epochs=1, deterministic=False)
     pytorch_lightning.seed_everything(spec["seed"], verbose=False)
     model = rectools_model(spec["model"], "ce", 0, 1)
     model.fit(dataset)
@@ -121,7 +121,7 @@ def rectools_child(spec: dict[str, Any]) -> dict[str, Any]:
 
     versions = common.torch_info() | {"rectools": rectools.__version__}
     return measure_recommend(recommend, data, spec["repeats"]) | {
-        "rectools_kwargs": bench_train.rectools_model_kwargs(spec["model"], "ce", 0, 1),
+        "rectools_kwargs": _rectools_train.rectools_model_kwargs(spec["model"], "ce", 0, 1),
         "versions": versions,
     }
 

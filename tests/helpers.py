@@ -3,6 +3,8 @@
 import re
 from pathlib import Path
 
+import pytest
+
 from seqrec.config import load_config
 from seqrec.data.loading import load_data
 from seqrec.data.split import leave_one_out
@@ -36,3 +38,33 @@ def readme_python_block(section: str) -> str:
     match = re.search(r"```python\n(.*?)```", text[heading.end() :], re.DOTALL)
     assert match, f"no ```python block after '## {section}'"
     return match.group(1)
+
+
+# ---------------------------------------------------------------- end-to-end bad-input cases
+
+TINY = [
+    "train.max_epochs=1",
+    "model.hidden=8",
+    "model.max_length=10",
+    "train.batch_size=16",
+    "train.threads=1",
+    "eval.valid_users=100",
+]
+
+
+def sets(*overrides: str) -> list[str]:
+    return [arg for override in overrides for arg in ("--set", override)]
+
+
+def clean_error(capsys: pytest.CaptureFixture[str], rc: int, *fragments: str, out: Path | None = None) -> str:
+    """Exit code 2, one ``seqrec: error:`` line holding ``fragments``, no traceback, no finished run."""
+    err = capsys.readouterr().err
+    assert rc == 2, err
+    assert "Traceback" not in err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("seqrec: error: "), err
+    for fragment in fragments:
+        assert fragment in err, (fragment, err)
+    if out is not None:
+        assert not (out / "metrics.json").exists()
+    return err

@@ -46,7 +46,7 @@ from pathlib import Path
 from typing import Any
 
 import _common as common
-from bench_train import BATCH, BLOCKS, FF_HIDDEN, HEADS, HIDDEN, MASK_PROB, MAX_LENGTH, RECTOOLS_LOSS
+from _train_settings import BATCH, BLOCKS, FF_HIDDEN, HEADS, HIDDEN, MASK_PROB, MAX_LENGTH, RECTOOLS_LOSS
 
 N_ITEMS = 3416  # ML-1M (BERT4Rec version)
 RECTOOLS_EXTRA_TOKENS = {"sasrec": 1, "bert4rec": 2}  # PAD (and MASK) rows of RecTools' item table

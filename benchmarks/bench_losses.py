@@ -34,7 +34,9 @@ from pathlib import Path
 from typing import Any
 
 import _common as common
+import _train_settings as settings
 import bench_train as bt
+from _rectools_train import rectools_sampled_gb
 
 Spec = dict[str, Any]
 
@@ -132,9 +134,9 @@ def plan(args: argparse.Namespace) -> list[list[Spec]]:
                 ref = name.split(":", 1)[1]
                 loss, n, extra, _ = RECTOOLS_ROWS[ref]
                 spec = base | {"impl": "rectools", "row": ref, "loss": loss, "negatives": n, "rectools_extra": extra}
-                if n > 1 and bt.rectools_sampled_gb(n) > budget:
+                if n > 1 and rectools_sampled_gb(n) > budget:
                     spec["skip"] = (
-                        f"RecTools {ref} with {n} negatives per position needs about {bt.rectools_sampled_gb(n):.1f} "
+                        f"RecTools {ref} with {n} negatives per position needs about {rectools_sampled_gb(n):.1f} "
                         f"GiB for [B, L, n+1, D] candidate embeddings and their gradient; budget {budget:.1f} GiB"
                     )
             elif name in keep:
@@ -306,14 +308,14 @@ def main() -> None:
     payload = {
         "command": command,
         "settings": {
-            "max_length": bt.MAX_LENGTH,
-            "hidden": bt.HIDDEN,
-            "blocks": bt.BLOCKS,
-            "heads": bt.HEADS["sasrec"],
-            "ff_hidden": bt.FF_HIDDEN["sasrec"],
-            "batch_size": bt.BATCH,
-            "dropout": bt.DROPOUT,
-            "lr": bt.LR,
+            "max_length": settings.MAX_LENGTH,
+            "hidden": settings.HIDDEN,
+            "blocks": settings.BLOCKS,
+            "heads": settings.HEADS["sasrec"],
+            "ff_hidden": settings.FF_HIDDEN["sasrec"],
+            "batch_size": settings.BATCH,
+            "dropout": settings.DROPOUT,
+            "lr": settings.LR,
             "epochs": args.epochs,
             "warmup": args.warmup,
             "batches": args.batches,

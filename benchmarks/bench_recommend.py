@@ -26,7 +26,8 @@ from typing import Any
 
 import _common as common
 import numpy as np
-from bench_train import BATCH, BLOCKS, DROPOUT, FF_HIDDEN, HEADS, HIDDEN, LR, MASK_PROB, MAX_LENGTH, rectools_model
+from _rectools_train import rectools_model
+from _train_settings import BATCH, BLOCKS, DROPOUT, FF_HIDDEN, HEADS, HIDDEN, LR, MASK_PROB, MAX_LENGTH
 
 K = 10
 

@@ -41,8 +41,8 @@ from pathlib import Path
 from typing import Any
 
 import _common as common
-from _rectools_train import rectools_child, rectools_model, rectools_sampled_gb  # noqa: F401
-from _train_settings import (  # noqa: F401  (re-exported for the other benchmarks)
+from _rectools_train import rectools_child, rectools_sampled_gb
+from _train_settings import (
     BATCH,
     BLOCKS,
     DROPOUT,

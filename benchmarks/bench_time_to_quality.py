@@ -47,7 +47,7 @@ RECIPES: dict[str, dict[str, tuple[str, list[str]]]] = {
     "ml-1m": {
         "sasrec-ce": ("configs/ml-1m-sasrec-ce.toml", []),
         "sasrec-sampled-ce-3000": ("configs/ml-1m-sasrec-sampled-ce.toml", ["train.max_epochs=200"]),
-        "fast": ("configs/ml-1m-sasrec-sampled-ce.toml", [*FAST, "train.batch_size=256"]),
+        "fast": ("configs/ml-1m-sasrec-sampled-ce.toml", FAST),
     },
     "beauty": {
         "sasrec-ce": ("configs/beauty-sasrec-ce.toml", []),

@@ -1,23 +1,21 @@
 """Wall seconds until a model is good enough: when each recipe first reaches validation NDCG@10 thresholds.
 
-A recipe is a named ``seqrec train`` run, a config file plus ``--set`` overrides (``RECIPES``: ML-1M
-thresholds .16 .17 .18 with sasrec-ce, sasrec-sampled-ce-3000 (200 epochs) and a "fast" candidate;
-Beauty .030 with sasrec-ce and sasrec-sampled-ce-3000); ``--recipe NAME CONFIG [key=value ...]`` adds
-or replaces one. Each runs in a fresh ``seqrec train`` process (``train.threads``, ``data.data_dir``)
-into WORK/DATASET/NAME. Seconds are the log's ``elapsed_seconds``: training plus validation since the
-first epoch (no data loading, model building or final test). The log is also polled every 0.5 s, so
-each epoch gets the process wall time from start to its log line (data loading included, +-0.5 s).
-Per threshold: the first epoch at or above it and its seconds; then the best epoch (the first of the
-highest value), its figure and seconds, and test NDCG@10 / HR@10 of metrics.json. ``--budget-seconds``
-interrupts a recipe (SIGINT; seqrec keeps its finished epochs) past that process wall time, and its
-best epoch is then tested with ``seqrec evaluate --allow-unfinished``.
+A recipe is a named ``seqrec train`` run, a config file plus ``--set`` overrides (``RECIPES``: ML-1M thresholds
+.16 .17 .18 with sasrec-ce, sasrec-sampled-ce-3000 (200 epochs) and a "fast" cosine candidate; Beauty .030 with
+sasrec-ce and sasrec-sampled-ce-3000); ``--recipe NAME CONFIG [key=value ...]`` adds or replaces one. Each runs in
+a fresh ``seqrec train`` process (``train.threads``, ``data.data_dir``) into WORK/DATASET/NAME. Seconds are the
+log's ``elapsed_seconds``: training plus validation since the first epoch (no data loading, model building or
+final test). The log is also polled every 0.5 s, so each epoch gets the process wall time from start to its log
+line (data loading included, +-0.5 s). Per threshold: the first epoch at or above it and its seconds; then the
+best epoch (the first of the highest value), its figure and seconds, and test NDCG@10 / HR@10 of metrics.json.
+``--budget-seconds`` interrupts a recipe (SIGINT; seqrec keeps its finished epochs) past that process wall time:
+its best epoch is then tested with ``seqrec evaluate --allow-unfinished``.
 
-With ``--rectools-python``, RecTools 0.19's softmax SASRec with the settings of ``--rectools-recipe``
-trains on seqrec's leave-one-out training sequences, validated seqrec's way after every epoch
-(benchmarks/_rectools_quality.py), until ``--rectools-budget-seconds``, max_epochs or patience.
+With ``--rectools-python``, RecTools 0.19's softmax SASRec with the settings of ``--rectools-recipe`` trains on
+seqrec's leave-one-out training sequences, validated seqrec's way after every epoch (benchmarks/_rectools_quality.py),
+until ``--rectools-budget-seconds`` (at an epoch's end; twice it: mid-epoch), max_epochs or patience.
 /proc/loadavg is recorded at start and end (warning above 0.5 at start: run it on an idle machine).
-``--report-only`` rebuilds the report from the run directories; ``--from-run NAME DIR`` adds a
-finished run's log.
+``--report-only`` rebuilds the report from the run directories; ``--from-run NAME DIR`` adds a finished run's log.
 
 Run: ``PYTHONPATH=src .venv/bin/python benchmarks/bench_time_to_quality.py --dataset ml-1m --threads 2
 --rectools-python benchmarks/.venv-rectools/bin/python``. Writes results/bench/time_to_quality_ml1m.json
@@ -152,6 +150,8 @@ def threshold_cell(summary: dict[str, Any], label: str, key: str = "elapsed_seco
     best = summary["best"]
     if summary["capped_at_seconds"] is not None:
         return f"capped at {summary['capped_at_seconds']:,.0f} s, reached {fmt_metric(best and best['valid'])}"
+    if not summary["epochs"]:
+        return f"no epoch finished in {summary['total_wall_seconds'] or 0:,.0f} s"
     total = summary["total_wall_seconds" if key == "wall_seconds" else "elapsed_seconds"] or 0
     return f"not reached in {summary['epochs']} epochs / {total:,.0f} s"
 
@@ -260,11 +260,12 @@ def score_capped(run_dir: Path) -> None:
 
 
 def run_rectools(recipe: Recipe, run_dir: Path, args: argparse.Namespace) -> dict[str, Any]:
-    """The RecTools child (benchmarks/_rectools_quality.py) under the RecTools venv's python."""
+    """The RecTools child under its venv's python; interrupted past twice its budget (it checks at epoch ends)."""
     spec = {"config": recipe.config, "overrides": [*recipe.overrides, f"data.data_dir={args.data_dir}"]}
     spec |= {"threads": args.threads, "budget_seconds": args.rectools_budget_seconds, "out": str(run_dir)}
     script = common.BENCH_DIR / "_rectools_quality.py"
-    return run_polled([str(args.rectools_python), str(script), json.dumps(spec)], run_dir, 0.0, args.threads)
+    command = [str(args.rectools_python), str(script), json.dumps(spec)]
+    return run_polled(command, run_dir, 2 * args.rectools_budget_seconds, args.threads)
 
 
 def rectools_row(args: argparse.Namespace, recipe: Recipe, run_dir: Path, thresholds: list[float]) -> dict[str, Any]:

@@ -66,6 +66,9 @@ def test_summary_cells_reached_not_reached_and_capped() -> None:
     assert ttq.threshold_cell(s, ".16") == "33 s (ep 3)"
     assert ttq.threshold_cell(s, ".16", "wall_seconds") == "40 s (ep 3)"  # 40.5 rounds to even
     assert ttq.threshold_cell(s, ".18") == "not reached in 5 epochs / 55 s"
+    # a run stopped before its first epoch ended says so, with the wall time it was given
+    none = ttq.summarise("r", [], [0.03], {}, {"total_wall_seconds": 956.4})
+    assert ttq.threshold_cell(none, ".03") == "no epoch finished in 956 s"
     assert (s["test_ndcg@10"], s["test_hr@10"], s["finished"]) == (0.1683, 0.2987, True)
     capped = ttq.summarise("r", LOG, [0.18], metrics, {"capped_at_seconds": 60.2})
     assert ttq.threshold_cell(capped, ".18") == "capped at 60 s, reached .1700"

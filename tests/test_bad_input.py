@@ -287,7 +287,7 @@ def test_item_only_in_a_test_position(tmp_path: Path, capsys: pytest.CaptureFixt
         ("train.negatives=-5", "train.negatives must be at least 0"),
         ("train.device=tpu9", "train.device 'tpu9' is not a torch device"),
         ("model.block=post_lm", "model.block must be one of pre_norm, post_norm, sasrec_pytorch, ligr; got 'post_lm'"),
-        ("model.init=zeros", "model.init must be one of xavier, normal, normal_torch_mha; got 'zeros'"),
+        ("model.init=zeros", "model.init must be one of xavier, normal, normal_torch_mha, torch_default; got 'zeros'"),
         ("model.max_length=1099511627776", "cannot build a 'sasrec' model"),  # 2**40 positions: no memory
     ],
 )

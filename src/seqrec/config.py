@@ -54,7 +54,8 @@ class ModelConfig:
     # false: a separate output item table for scoring (gSASRec's default), the input table only embeds
     tie_embeddings: bool = True
     # normal_torch_mha: N(0, 0.02) but the attention's q/k/v projection Xavier-uniform, as the paper's code
-    # initialises; normal: N(0, 0.02) everywhere; xavier: Xavier-normal (seqrec 0.1's default)
+    # initialises; normal: N(0, 0.02) everywhere; xavier: Xavier-normal (seqrec 0.1's default);
+    # torch_default: PyTorch's own per module (embeddings N(0, 1), Linear Kaiming-uniform), as gSASRec-pytorch
     init: str = "normal_torch_mha"
     positions: str = "from_end"  # from_end | from_start (counted from the window's first item); BERT4Rec too
 

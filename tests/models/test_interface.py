@@ -68,7 +68,7 @@ def model_config(name: str = "sasrec", **fields: Any) -> ModelConfig:
     "fields,message",
     [
         ({"block": "x"}, "model.block must be one of pre_norm, post_norm, sasrec_pytorch, ligr; got 'x'"),
-        ({"init": "zeros"}, "model.init must be one of xavier, normal, normal_torch_mha; got 'zeros'"),
+        ({"init": "zeros"}, "model.init must be one of xavier, normal, normal_torch_mha, torch_default; got 'zeros'"),
         ({"positions": "middle"}, "model.positions must be one of from_end, from_start; got 'middle'"),
         ({"mask_prob": 0.5}, "model.mask_prob applies to bert4rec only"),
         ({"mlm_head": False}, "model.mlm_head applies to bert4rec only"),

@@ -119,6 +119,27 @@ def test_normal_torch_mha_init_on_a_catalog_of_beautys_size() -> None:
     assert xavier.item_embedding.weight[1:].std().item() == pytest.approx(0.00605, rel=0.02)
 
 
+def test_torch_default_init_keeps_pytorchs_own_per_module() -> None:
+    # gSASRec-pytorch's initialisation: nn.Embedding N(0, 1) (item table [3001, 64]: std 1, padding
+    # row 0 zero), nn.Linear Kaiming-uniform with a = sqrt(5): bound 1 / sqrt(fan_in), here the
+    # feed-forward's first Linear [64, 64]: 1 / 8 = 0.125, std 0.125 / sqrt(3) = 0.0722, and its
+    # bias uniform within the same bound (not zero); layer norms 1 and 0.
+    torch.manual_seed(0)
+    model = SASRec(3000, hidden=64, blocks=2, max_length=50, init="torch_default", tie_embeddings=False)
+    block = cast(Block, model.blocks[0])
+    assert model.item_embedding.weight[1:].std().item() == pytest.approx(1.0, rel=0.02)
+    assert model.output_embedding is not None
+    assert model.output_embedding.weight[1:].std().item() == pytest.approx(1.0, rel=0.02)
+    assert model.item_embedding.weight[0].abs().sum().item() == 0.0
+    assert model.output_embedding.weight[0].abs().sum().item() == 0.0
+    assert model.position_embedding.weight.std().item() == pytest.approx(1.0, rel=0.05)
+    first = cast(nn.Linear, block.feed_forward[0])
+    assert first.weight.std().item() == pytest.approx(0.0722, rel=0.05)
+    assert first.weight.abs().max().item() <= 0.125
+    assert 0.0 < first.bias.abs().max().item() <= 0.125
+    assert model.final_norm.weight.eq(1.0).all() and model.final_norm.bias.eq(0.0).all()
+
+
 def test_default_init_is_the_papers_code_and_xavier_stays_reachable() -> None:
     from seqrec.config import ModelConfig
 

@@ -19,8 +19,9 @@ class SASRec(SequenceModel):
     """Kang & McAuley (2018), with the defaults of "Turning Dross Into Gold Loss" on ML-1M.
 
     ``block`` picks the block layout (see ``seqrec.models.blocks.BLOCKS``), ``init`` the weight
-    initialisation (Xavier-normal as SASRec.pytorch, N(0, 0.02), or N(0, 0.02) but for the
-    attention input projection), ``positions`` where position ids are counted from.
+    initialisation (Xavier-normal as SASRec.pytorch, N(0, 0.02), N(0, 0.02) but for the
+    attention input projection, or PyTorch's own per module as gSASRec-pytorch), ``positions``
+    where position ids are counted from.
     ``tie_embeddings = False`` scores items with a separate output table ``output_embedding``
     ([I + 1, D], padding row 0 zero, initialised like the input table) instead of the input
     ``item_embedding`` (gSASRec's default); the input table then only embeds the history.
@@ -30,7 +31,7 @@ class SASRec(SequenceModel):
     objective = "causal"
     OPTIONS: ClassVar[dict[str, tuple[object, ...]]] = {
         "block": tuple(BLOCKS),
-        "init": ("xavier", "normal", "normal_torch_mha"),
+        "init": ("xavier", "normal", "normal_torch_mha", "torch_default"),
         "positions": POSITIONS,
         "tie_embeddings": (True, False),
     }
@@ -74,8 +75,12 @@ class SASRec(SequenceModel):
         "Turning Dross Into Gold Loss" initialises every Linear, Conv1d and Embedding with N(0, 0.02)
         but never that matrix). Biases zero; padding rows zero; LiGR gates 1/2 (``LiGRBlock.reset_gates``).
         On a catalog of 54,542 items the item table's std is about 0.006 with ``xavier`` against 0.02
-        with the normal inits."""
+        with the normal inits. ``torch_default`` keeps each module's own PyTorch initialisation
+        (``nn.Embedding`` N(0, 1), ``nn.Linear`` Kaiming-uniform with its uniform bias), as
+        gSASRec-pytorch does: an item table some 50 times wider than the normal inits'."""
         for name, parameter in self.named_parameters():
+            if self.init == "torch_default":
+                continue
             if parameter.dim() > 1:
                 if self.init == "xavier":
                     nn.init.xavier_normal_(parameter)
@@ -85,6 +90,10 @@ class SASRec(SequenceModel):
                     nn.init.normal_(parameter, std=0.02)
             elif name.endswith("bias"):
                 nn.init.zeros_(parameter)
+        if self.init == "torch_default":
+            for module in self.modules():
+                if isinstance(module, (nn.Embedding, nn.Linear, nn.LayerNorm)):
+                    module.reset_parameters()  # PyTorch's own
         with torch.no_grad():
             self.item_embedding.weight[0].zero_()
             if self.output_embedding is not None:

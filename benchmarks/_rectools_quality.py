@@ -1,4 +1,5 @@
-"""RecTools 0.19 softmax SASRec with validation NDCG@10 measured seqrec's way after every epoch.
+"""RecTools 0.19 SASRec (softmax, or the config's bce or gbce) with validation NDCG@10 measured
+seqrec's way after every epoch.
 
 Run by bench_time_to_quality.py with the RecTools venv's python: ``python _rectools_quality.py SPEC``,
 SPEC a JSON object: ``config`` and ``overrides`` (a seqrec config: hidden, blocks, heads, dropout,
@@ -127,6 +128,23 @@ def make_trainer() -> Any:
     )
 
 
+def rectools_loss(train: Any) -> dict[str, Any]:
+    """RecTools' loss arguments for seqrec's ``ce`` (softmax), ``bce`` and ``gbce``, both with uniform
+    negatives per position as RecTools draws them; other losses or samplers: SystemExit."""
+    from seqrec.objectives import loss_arguments
+
+    names = {"ce": "softmax", "bce": "BCE", "gbce": "gBCE"}
+    args = loss_arguments(train)
+    if train.loss not in names or train.sampler not in (None, "", "uniform") or args.keys() - {"t"}:
+        raise SystemExit(f"train.loss {train.loss!r}, sampler {train.sampler!r}, {args}: no RecTools counterpart here")
+    if train.loss == "ce":
+        return {"loss": "softmax"}
+    kwargs: dict[str, Any] = {"loss": names[train.loss], "n_negatives": train.negatives}
+    if train.loss == "gbce":
+        kwargs["gbce_t"] = args.get("t", 0.75)
+    return kwargs
+
+
 def model_kwargs(config: Any) -> dict[str, Any]:
     """RecTools' SASRecModel arguments from a seqrec config (besides the classes)."""
     m, t = config.model, config.train
@@ -137,7 +155,7 @@ def model_kwargs(config: Any) -> dict[str, Any]:
         "dropout_rate": m.dropout,
         "session_max_len": m.max_length,
         "train_min_user_interactions": 2,
-        "loss": "softmax",
+        **rectools_loss(t),
         "lr": t.lr,
         "batch_size": t.batch_size,
         "epochs": t.max_epochs,
